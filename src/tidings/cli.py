@@ -1,0 +1,308 @@
+"""The ``tidings`` command: a thin layer over :class:`tidings.library.Tidings`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tidings.errors import TidingsError
+from tidings.library import IngestResult, Tidings
+from tidings.models import Article
+
+app = typer.Typer(
+    help="tidings — a personalised news feed of stories that matter to you.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+articles_app = typer.Typer(help="Look at stored articles.", no_args_is_help=True)
+sources_app = typer.Typer(help="The feeds and sites you follow.", no_args_is_help=True)
+app.add_typer(articles_app, name="articles")
+app.add_typer(sources_app, name="sources")
+
+console = Console()
+errors = Console(stderr=True)
+
+Db = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="TIDINGS_DATABASE_URL",
+        help="Database URL (sqlite:///file.db, postgresql+psycopg://…) or a SQLite file path.",
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _open(db: str | None) -> Tidings:
+    try:
+        return Tidings(db)
+    except Exception as exc:  # a wrong URL or an unreachable server: say which
+        errors.print(f"[red]error:[/] cannot open the database {db or ''}: {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[red]error:[/] {escape(message)}")
+    return typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    inputs: Annotated[list[str], typer.Argument(help="Files, folders or URLs.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(help="Skip detection: feed, jsonfeed, page, capture, jsonl or mind."),
+    ] = None,
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """Read feeds, web pages, page captures and bulk files into the store.
+
+    The exit code is 1 if any input failed; the other inputs still go in.
+    """
+    with _open(db) as tidings:
+        results = _run_ingest(tidings, inputs, kind, quiet=as_json)
+    if as_json:
+        for result in results:
+            _print_json(result.to_dict())
+    else:
+        _print_ingest_summary(results)
+    if any(r.status == "error" for r in results):
+        raise typer.Exit(1)
+
+
+def _run_ingest(
+    tidings: Tidings, inputs: list[str], kind: str | None, *, quiet: bool
+) -> list[IngestResult]:
+    results: list[IngestResult] = []
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task("articles", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        for result in tidings.ingest(inputs, kind=kind, progress=on_progress):
+            results.append(result)
+            if result.status == "error" and not quiet:
+                progress.console.print(f"[red]error:[/] {escape(result.error or '')}")
+            progress.update(task, description=f"articles ({len(results)} inputs read)")
+    return results
+
+
+def _print_ingest_summary(results: list[IngestResult]) -> None:
+    ok = [r for r in results if r.status == "ok"]
+    added = sum(r.added for r in ok)
+    updated = sum(r.updated for r in ok)
+    unchanged = sum(r.unchanged for r in ok)
+    failed = len(results) - len(ok)
+    console.print(
+        f"{len(ok)} of {len(results)} inputs read: [green]{added} added[/], "
+        f"{updated} updated, {unchanged} unchanged"
+        + (f", [red]{failed} failed[/]" if failed else "")
+    )
+    for result in ok:
+        for warning in result.warnings:
+            errors.print(f"[yellow]warning:[/] {escape(result.input)}: {escape(warning)}")
+
+
+def _articles_table(items: list[Article], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("id", justify="right", style="cyan")
+    table.add_column("published", no_wrap=True)
+    table.add_column("source", max_width=24)
+    table.add_column("title")
+    table.add_column("topics", max_width=30, style="magenta")
+    for article in items:
+        table.add_row(
+            str(article.id),
+            article.published.strftime("%Y-%m-%d %H:%M") if article.published else "",
+            escape(article.source or ""),
+            escape(article.title),
+            escape(", ".join(t.name for t in article.topics)),
+        )
+    return table
+
+
+@app.command()
+def demo(as_json: AsJson = False, db: Db = None) -> None:
+    """Load the bundled demo corpus (English Wikinews) and list what is stored."""
+    with _open(db) as tidings:
+        with Progress(
+            TextColumn("[bold]Loading the Wikinews demo corpus"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("demo", total=None)
+            result = tidings.load_demo(
+                progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+        if result.status == "error":
+            raise _fail(result.error or "the demo corpus could not be loaded")
+        latest = tidings.articles(limit=15)
+        total = tidings.article_count()
+    if as_json:
+        _print_json({"ingest": result.to_dict(), "stored": total})
+        return
+    console.print(
+        f"Demo corpus: {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged. {total} articles stored in all."
+    )
+    console.print(_articles_table(latest, "Newest stored articles"))
+    console.print("See one with [bold]tidings articles show ID[/].")
+
+
+@articles_app.command("list")
+def articles_list(
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 20,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    source: Annotated[str | None, typer.Option(help="Only this source's articles.")] = None,
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """The newest stored articles."""
+    with _open(db) as tidings:
+        items = tidings.articles(limit=limit, offset=offset, source=source)
+        total = tidings.article_count()
+    if as_json:
+        _print_json([a.to_dict() for a in items])
+        return
+    console.print(_articles_table(items, f"{len(items)} of {total} articles"))
+
+
+@articles_app.command("show")
+def articles_show(article_id: int, as_json: AsJson = False, db: Db = None) -> None:
+    """One article, whole."""
+    with _open(db) as tidings:
+        try:
+            article = tidings.article(article_id)
+        except TidingsError as exc:
+            raise _fail(str(exc)) from exc
+    if as_json:
+        _print_json(article.to_dict())
+        return
+    _print_article(article)
+
+
+def _print_article(article: Article) -> None:
+    if article.topics:
+        console.print("  ".join(f"[magenta]{escape(t.name)}[/]" for t in article.topics))
+    console.print(f"[bold]{escape(article.title)}[/]")
+    meta = [article.source, article.byline, article.published and article.published.isoformat()]
+    console.print(escape(" · ".join(m for m in meta if m)), style="dim")
+    if article.url:
+        console.print(escape(article.url), style="blue")
+    for point in article.key_points:
+        console.print(f"  • {escape(point)}")
+    if article.image and (article.image.caption or article.image.url):
+        caption = article.image.caption or article.image.url or ""
+        credit = f" (Photo: {article.image.credit})" if article.image.credit else ""
+        console.print(f"[italic]{escape(caption + credit)}[/]")
+    console.print()
+    for paragraph in article.paragraphs:
+        console.print(escape(paragraph))
+        console.print()
+    for media in article.media:
+        minutes, seconds = divmod(media.duration_seconds or 0, 60)
+        length = f" ({minutes}:{seconds:02d})" if media.duration_seconds else ""
+        console.print(f"[cyan]{media.kind}:[/] {escape(media.title or media.url or '')}{length}")
+
+
+@sources_app.command("add")
+def sources_add(
+    url: str,
+    title: Annotated[str | None, typer.Option(help="A name to show for it.")] = None,
+    db: Db = None,
+) -> None:
+    """Follow a feed or site."""
+    with _open(db) as tidings:
+        try:
+            source, new = tidings.add_source(url, title=title)
+        except TidingsError as exc:
+            raise _fail(str(exc)) from exc
+    console.print(f"{'Added' if new else 'Already following'} source {source.id}: {source.url}")
+
+
+@sources_app.command("list")
+def sources_list(as_json: AsJson = False, db: Db = None) -> None:
+    """Every source you follow."""
+    with _open(db) as tidings:
+        items = tidings.sources()
+    if as_json:
+        _print_json([s.to_dict() for s in items])
+        return
+    table = Table(title=f"{len(items)} sources", title_justify="left")
+    for column in ("id", "title", "url", "added"):
+        table.add_column(column)
+    for s in items:
+        table.add_row(str(s.id), escape(s.title or ""), escape(s.url), s.added.strftime("%Y-%m-%d"))
+    console.print(table)
+
+
+@sources_app.command("remove")
+def sources_remove(id_or_url: str, db: Db = None) -> None:
+    """Stop following a source (its stored articles stay)."""
+    with _open(db) as tidings:
+        try:
+            source = tidings.remove_source(id_or_url)
+        except TidingsError as exc:
+            raise _fail(str(exc)) from exc
+    console.print(f"Removed source {source.id}: {source.url}")
+
+
+@sources_app.command("import")
+def sources_import(path: Path, db: Db = None) -> None:
+    """Follow every feed in an OPML file."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _fail(f"{path}: {exc.strerror or exc}") from exc
+    with _open(db) as tidings:
+        try:
+            imported = tidings.import_opml(data, name=str(path))
+        except TidingsError as exc:
+            raise _fail(str(exc)) from exc
+    new = sum(1 for _, is_new in imported if is_new)
+    console.print(f"{len(imported)} feeds in {path}: {new} new, {len(imported) - new} known")
+
+
+@sources_app.command("export")
+def sources_export(
+    path: Annotated[Path | None, typer.Argument(help="File to write (default: stdout).")] = None,
+    db: Db = None,
+) -> None:
+    """Write your sources as OPML, for any other feed reader."""
+    with _open(db) as tidings:
+        document = tidings.export_opml()
+    if path is None:
+        sys.stdout.write(document)
+    else:
+        path.write_text(document, encoding="utf-8")
+        errors.print(f"Wrote {path}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,28 @@
+"""Typed exceptions. Every failure a user can cause names the input and the problem."""
+
+from __future__ import annotations
+
+
+class TidingsError(Exception):
+    """Base class of every error tidings raises on purpose."""
+
+
+class ParseError(TidingsError):
+    """An input could not be read as the kind it was taken for; the message says why."""
+
+
+class InputError(TidingsError):
+    """One input failed as a whole. ``str()`` gives ``"<input>: <problem>"``."""
+
+    def __init__(self, input: str, problem: str) -> None:
+        super().__init__(f"{input}: {problem}")
+        self.input = input
+        self.problem = problem
+
+
+class FetchError(TidingsError):
+    """A URL could not be fetched (refused, timed out, too large, HTTP error)."""
+
+
+class NotFound(TidingsError):
+    """No stored object has that id."""

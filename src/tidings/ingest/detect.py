@@ -1,0 +1,68 @@
+"""Telling what kind of input a document is, from its first bytes (then its name)."""
+
+from __future__ import annotations
+
+import re
+
+from tidings.errors import ParseError
+from tidings.models import Document
+
+KINDS = ("feed", "jsonfeed", "page", "capture", "jsonl", "mind")
+# Kinds that hold many articles and may be large; the others are one document each.
+BULK_KINDS = frozenset({"jsonl", "mind"})
+
+_HEAD = 65536
+_FEED_ROOT = re.compile(rb"<(rss|feed|rdf:rdf|channel)[\s>/]", re.IGNORECASE)
+_OPML_ROOT = re.compile(rb"<opml[\s>]", re.IGNORECASE)
+_HTML = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE)
+_BY_CONTENT_TYPE = {
+    "application/rss+xml": "feed", "application/atom+xml": "feed", "application/rdf+xml": "feed",
+    "application/feed+json": "jsonfeed", "text/html": "page", "application/xhtml+xml": "page",
+    "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
+}  # fmt: skip
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _sniff_bytes(data: bytes) -> bytes:
+    """The head as ASCII-compatible bytes (UTF-16/32 text re-encoded) for sniffing."""
+    head = data[:_HEAD]
+    if head.startswith(_UTF16_32_BOMS) or (len(head) > 3 and head[1:4:2] == b"\x00\x00"):
+        for encoding in ("utf-16", "utf-32"):
+            text = head.decode(encoding, errors="ignore").lstrip("\ufeff \t\r\n")
+            if text.startswith(("<", "{")):
+                return text.encode("utf-8")
+    return head.removeprefix(b"\xef\xbb\xbf")
+
+
+def detect_kind(doc: Document) -> str:
+    """One of :data:`KINDS`; raises :class:`ParseError` for empty, binary or OPML input."""
+    if not doc.data.strip():
+        raise ParseError("empty input: there is nothing to read")
+    head = _sniff_bytes(doc.data)
+    stripped = head.lstrip()
+    if b"\x00" in stripped[:8192]:
+        raise ParseError("binary data, not text (is this the right file?)")
+    if _OPML_ROOT.search(stripped[:4096]):
+        raise ParseError("this is an OPML subscription list: use `tidings sources import`")
+    if stripped.startswith((b"{", b"[")):
+        from tidings.ingest import jsonfeed, jsonl
+
+        if jsonfeed.looks_like_jsonfeed(doc.data):
+            return "jsonfeed"
+        if jsonl.looks_like_jsonl(stripped):
+            return "jsonl"
+        raise ParseError("JSON, but neither a JSON Feed nor JSON Lines of articles")
+    if stripped.startswith(b"<"):
+        if _FEED_ROOT.search(stripped):
+            return "feed"
+        if _HTML.search(stripped[:_HEAD]):
+            return "page"
+        return "feed" if stripped.startswith(b"<?xml") else "page"
+    from tidings.ingest import mind
+
+    if mind.looks_like_mind(stripped):
+        return "mind"
+    content_type = (doc.content_type or "").split(";")[0].strip().lower()
+    if content_type in _BY_CONTENT_TYPE:
+        return _BY_CONTENT_TYPE[content_type]
+    return "capture"

@@ -1,0 +1,210 @@
+"""The library API: everything the CLI and the web app do, they do through :class:`Tidings`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from tidings import config
+from tidings.errors import InputError, NotFound, TidingsError
+from tidings.ingest import identity, opml, pipeline
+from tidings.models import Article, Document, Parsed
+from tidings.store import articles as article_store
+from tidings.store import database
+from tidings.store import sources as source_store
+from tidings.store.sources import Source
+
+Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What became of one input. ``articles`` holds the ids stored or updated, in order."""
+
+    input: str
+    kind: str | None
+    status: Literal["ok", "error"]
+    articles: list[int] = field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "input": self.input,
+            "kind": self.kind,
+            "status": self.status,
+            "articles": self.articles,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "warnings": self.warnings,
+            "error": self.error,
+        }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Tidings:
+    """One tidings store. ``Tidings()`` opens the default SQLite file; pass a URL for another.
+
+    The schema is migrated to the newest revision on open.
+    """
+
+    def __init__(self, database_url: str | None = None) -> None:
+        self.database_url = config.database_url(database_url)
+        self.engine = database.create(self.database_url)
+        database.migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Tidings:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        inputs: Iterable[str],
+        *,
+        kind: str | None = None,
+        progress: Progress | None = None,
+    ) -> Iterator[IngestResult]:
+        """Ingest each path or URL (folders expand to their files); one result per input.
+
+        A failing input never stops the others, and never leaves half its articles stored.
+        """
+        for name in pipeline.expand(inputs):
+            try:
+                doc = pipeline.read(name)
+            except TidingsError as exc:
+                yield IngestResult(name, None, "error", error=str(InputError(name, str(exc))))
+                continue
+            yield self.ingest_document(doc, kind=kind, progress=progress)
+
+    def ingest_document(
+        self,
+        doc: Document,
+        *,
+        kind: str | None = None,
+        progress: Progress | None = None,
+    ) -> IngestResult:
+        """Parse one document and store its articles in one transaction."""
+        try:
+            kind, parsed = pipeline.parse(doc, kind)
+        except TidingsError as exc:
+            return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, str(exc))))
+        except Exception as exc:  # a parser bug must not take the batch down with it
+            problem = f"could not be read ({type(exc).__name__}: {exc})"
+            return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, problem)))
+        return self._store(doc, kind, parsed, progress)
+
+    def _store(
+        self, doc: Document, kind: str, parsed: Parsed, progress: Progress | None
+    ) -> IngestResult:
+        result = IngestResult(doc.name, kind, "ok", warnings=list(parsed.warnings))
+        if not parsed.articles:
+            result.warnings.append("no articles in this input")
+            return result
+        default_source = parsed.title or _host(doc.url)
+        keys = identity.identity_keys(parsed.articles, kind)
+        now = _now()
+        total = len(parsed.articles)
+        with self.engine.begin() as connection:
+            source_id = self._source_id(connection, doc.url)
+            if source_id is not None and parsed.title:
+                source_store.set_title(connection, source_id, parsed.title)
+            for done, (article, key) in enumerate(zip(parsed.articles, keys, strict=True), 1):
+                if not article.source and default_source:
+                    article.source = default_source
+                saved = article_store.save(
+                    connection, article, key=key, kind=kind, now=now, source_id=source_id
+                )
+                result.articles.append(saved.id)
+                setattr(result, saved.status, getattr(result, saved.status) + 1)
+                if progress and (done % 200 == 0 or done == total):
+                    progress(done, total)
+        return result
+
+    @staticmethod
+    def _source_id(connection: Any, url: str | None) -> int | None:
+        if not url:
+            return None
+        try:
+            return source_store.by_url(connection, url).id
+        except NotFound:
+            return None
+
+    def load_demo(self, progress: Progress | None = None) -> IngestResult:
+        """Load the bundled Wikinews demo corpus (adds nothing the second time)."""
+        from tidings.demo import demo_document
+
+        return self.ingest_document(demo_document(), kind="jsonl", progress=progress)
+
+    # -- articles -------------------------------------------------------------------------
+
+    def article(self, article_id: int) -> Article:
+        with self.engine.connect() as connection:
+            return article_store.get(connection, article_id)
+
+    def articles(
+        self, *, limit: int = 20, offset: int = 0, source: str | None = None
+    ) -> list[Article]:
+        with self.engine.connect() as connection:
+            return article_store.list_recent(connection, limit=limit, offset=offset, source=source)
+
+    def article_count(self) -> int:
+        with self.engine.connect() as connection:
+            return article_store.count(connection)
+
+    def raw_payload(self, article_id: int) -> str:
+        with self.engine.connect() as connection:
+            return article_store.raw_payload(connection, article_id)
+
+    # -- sources --------------------------------------------------------------------------
+
+    def add_source(self, url: str, *, title: str | None = None) -> tuple[Source, bool]:
+        """Follow a feed or site. Returns the source and whether it was new."""
+        if not pipeline.is_url(url):
+            raise InputError(url, "a source must be an http:// or https:// URL")
+        with self.engine.begin() as connection:
+            return source_store.add(connection, url, now=_now(), title=title)
+
+    def sources(self) -> list[Source]:
+        with self.engine.connect() as connection:
+            return source_store.all_sources(connection)
+
+    def remove_source(self, id_or_url: str) -> Source:
+        with self.engine.begin() as connection:
+            return source_store.remove(connection, id_or_url)
+
+    def import_opml(self, data: bytes, *, name: str = "OPML") -> list[tuple[Source, bool]]:
+        """Add every feed of an OPML list; raises :class:`InputError` if it is not OPML."""
+        try:
+            outlines = opml.read(data)
+        except TidingsError as exc:
+            raise InputError(name, str(exc)) from exc
+        now = _now()
+        with self.engine.begin() as connection:
+            return [
+                source_store.add(connection, o.url, now=now, title=o.title, site_url=o.site_url)
+                for o in outlines
+            ]
+
+    def export_opml(self) -> str:
+        return opml.write(opml.Outline(s.url, s.title, s.site_url) for s in self.sources())
+
+
+def _host(url: str | None) -> str | None:
+    return urlsplit(url).hostname if url else None

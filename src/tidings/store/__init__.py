@@ -1,0 +1,1 @@
+"""The store: one durable home for articles and sources (SQLAlchemy Core + Alembic)."""

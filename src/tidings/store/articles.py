@@ -1,0 +1,237 @@
+"""Saving and reading articles. Every function takes an open connection; callers own the
+transaction, so one input's articles land together or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tidings.errors import NotFound
+from tidings.ingest.identity import content_hash, has_substantial_content, slug
+from tidings.models import Article, Image, Media, ParsedArticle, Topic
+from tidings.store.schema import article_topics, articles, topics
+
+SaveStatus = Literal["added", "updated", "unchanged"]
+
+# Columns compared to decide whether a re-ingested article changed at all.
+_COMPARED = (
+    "url", "title", "key_points", "paragraphs", "byline", "published_at", "language",
+    "source_name", "image_url", "image_caption", "image_credit", "media", "external_id",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    id: int
+    status: SaveStatus
+
+
+def _values(parsed: ParsedArticle, kind: str, digest: str) -> dict[str, Any]:
+    image = parsed.image
+    return {
+        "url": parsed.url,
+        "external_id": parsed.external_id,
+        "content_hash": digest,
+        "kind": kind,
+        "title": parsed.title,
+        "key_points": list(parsed.key_points),
+        "paragraphs": list(parsed.paragraphs),
+        "byline": parsed.byline,
+        "published_at": parsed.published,
+        "language": parsed.language,
+        "source_name": parsed.source,
+        "image_url": image.url if image else None,
+        "image_caption": image.caption if image else None,
+        "image_credit": image.credit if image else None,
+        "media": [m.to_dict() for m in parsed.media],
+        "raw": parsed.raw,
+    }
+
+
+def _upsert_ignore(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on either backend (safe when workers race)."""
+    if not rows:
+        return
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    connection.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+
+
+def save(
+    connection: Connection,
+    parsed: ParsedArticle,
+    *,
+    key: str,
+    kind: str,
+    now: datetime,
+    source_id: int | None = None,
+) -> Saved:
+    """Add the article, or update the stored one with the same key or the same content."""
+    digest = content_hash(parsed.title, parsed.paragraphs)
+    values = _values(parsed, kind, digest)
+    existing = connection.execute(
+        select(articles).where(articles.c.canonical_url == key)
+    ).one_or_none()
+    if existing is None and has_substantial_content(parsed.paragraphs):
+        existing = connection.execute(
+            select(articles).where(articles.c.content_hash == digest).order_by(articles.c.id)
+        ).first()
+    if existing is None:
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        inserted = connection.execute(
+            dialect.insert(articles)
+            .values(
+                canonical_url=key,
+                fetched_at=now,
+                updated_at=now,
+                source_id=source_id,
+                **values,
+            )
+            .on_conflict_do_nothing(index_elements=["canonical_url"])
+            .returning(articles.c.id)
+        ).scalar_one_or_none()
+        if inserted is not None:
+            _set_labels(connection, inserted, parsed.labels)
+            return Saved(inserted, "added")
+        # Another worker stored the same key between our read and our insert.
+        existing = connection.execute(select(articles).where(articles.c.canonical_url == key)).one()
+    article_id = existing.id
+    changed = any(getattr(existing, name) != values[name] for name in _COMPARED)
+    labels_changed = _label_ids(parsed.labels) != _stored_label_ids(connection, article_id)
+    if not changed and not labels_changed:
+        return Saved(article_id, "unchanged")
+    connection.execute(
+        update(articles)
+        .where(articles.c.id == article_id)
+        .values(updated_at=now, source_id=source_id or existing.source_id, **values)
+    )
+    _set_labels(connection, article_id, parsed.labels)
+    return Saved(article_id, "updated")
+
+
+def _label_ids(labels: Sequence[str]) -> set[str]:
+    return {f"label:{slug(name)}" for name in labels}
+
+
+def _stored_label_ids(connection: Connection, article_id: int) -> set[str]:
+    rows = connection.execute(
+        select(article_topics.c.topic_id).where(
+            article_topics.c.article_id == article_id, article_topics.c.origin == "source"
+        )
+    )
+    return {row.topic_id for row in rows}
+
+
+def _set_labels(connection: Connection, article_id: int, labels: Sequence[str]) -> None:
+    """Replace the source-given topic labels of an article."""
+    named: dict[str, str] = {}
+    for name in labels:
+        named.setdefault(f"label:{slug(name)}", name)
+    connection.execute(
+        delete(article_topics).where(
+            article_topics.c.article_id == article_id, article_topics.c.origin == "source"
+        )
+    )
+    _upsert_ignore(
+        connection,
+        topics,
+        [{"id": tid, "name": name, "kind": "label"} for tid, name in named.items()],
+    )
+    _upsert_ignore(
+        connection,
+        article_topics,
+        [{"article_id": article_id, "topic_id": tid, "origin": "source"} for tid in named],
+    )
+
+
+def _to_article(row: Any, topic_rows: Sequence[Any]) -> Article:
+    image = None
+    if row.image_url or row.image_caption or row.image_credit:
+        image = Image(url=row.image_url, caption=row.image_caption, credit=row.image_credit)
+    return Article(
+        id=row.id,
+        canonical_url=row.canonical_url,
+        url=row.url,
+        content_hash=row.content_hash,
+        title=row.title,
+        key_points=list(row.key_points or []),
+        paragraphs=list(row.paragraphs or []),
+        byline=row.byline,
+        published=row.published_at,
+        fetched=row.fetched_at,
+        language=row.language,
+        source=row.source_name,
+        image=image,
+        media=[
+            Media(
+                kind=m.get("kind") or "video",
+                title=m.get("title"),
+                duration_seconds=m.get("duration_seconds"),
+                url=m.get("url"),
+            )
+            for m in row.media or []
+        ],
+        topics=[Topic(id=t.id, name=t.name, kind=t.kind) for t in topic_rows],
+        kind=row.kind,
+        external_id=row.external_id,
+    )
+
+
+def _topics_of(connection: Connection, ids: Sequence[int]) -> dict[int, list[Any]]:
+    found: dict[int, list[Any]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = connection.execute(
+        select(article_topics.c.article_id, topics.c.id, topics.c.name, topics.c.kind)
+        .join(topics, topics.c.id == article_topics.c.topic_id)
+        .where(article_topics.c.article_id.in_(ids))
+        .order_by(article_topics.c.article_id, topics.c.name)
+    )
+    for row in rows:
+        found[row.article_id].append(row)
+    return found
+
+
+def get(connection: Connection, article_id: int) -> Article:
+    row = connection.execute(select(articles).where(articles.c.id == article_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"no article with id {article_id}")
+    return _to_article(row, _topics_of(connection, [article_id])[article_id])
+
+
+def list_recent(
+    connection: Connection, *, limit: int = 20, offset: int = 0, source: str | None = None
+) -> list[Article]:
+    """Newest first (by published time, then by id), optionally from one source."""
+    query = select(articles)
+    if source:
+        query = query.where(articles.c.source_name == source)
+    query = (
+        query.order_by(articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = connection.execute(query).all()
+    by_id = _topics_of(connection, [r.id for r in rows])
+    return [_to_article(r, by_id[r.id]) for r in rows]
+
+
+def count(connection: Connection) -> int:
+    return connection.execute(select(func.count()).select_from(articles)).scalar_one()
+
+
+def raw_payload(connection: Connection, article_id: int) -> str:
+    """The payload an article was parsed from, for re-processing."""
+    raw = connection.execute(
+        select(articles.c.raw).where(articles.c.id == article_id)
+    ).scalar_one_or_none()
+    if raw is None:
+        raise NotFound(f"no article with id {article_id}")
+    return raw
+
+
+__all__ = ["Saved", "count", "get", "list_recent", "raw_payload", "save"]

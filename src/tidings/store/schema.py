@@ -1,0 +1,76 @@
+"""The tables. Alembic migrations in ``migrations/`` create and evolve them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from tidings.store.types import UTCDateTime
+
+metadata = MetaData()
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(2048), nullable=False, unique=True),
+    Column("title", Text),
+    Column("site_url", String(2048)),
+    Column("kind", String(32), nullable=False, server_default="feed"),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Identity: the canonical URL (tracking parameters stripped). Entries that share a
+    # link but carry distinct ids get the id folded in; URL-less inputs get a urn.
+    Column("canonical_url", String(2048), nullable=False, unique=True),
+    Column("url", String(2048)),
+    Column("external_id", String(2048)),
+    Column("content_hash", String(64), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("key_points", JSON, nullable=False),
+    Column("paragraphs", JSON, nullable=False),
+    Column("byline", Text),
+    Column("published_at", UTCDateTime),
+    Column("fetched_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("language", String(35)),
+    Column("source_name", Text),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="SET NULL")),
+    Column("image_url", String(2048)),
+    Column("image_caption", Text),
+    Column("image_credit", Text),
+    Column("media", JSON, nullable=False),
+    Column("raw", Text, nullable=False),
+    Index("ix_articles_published_at", "published_at"),
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", String(300), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+)
+
+article_topics = Table(
+    "article_topics",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", String(300), ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Column("origin", String(32), nullable=False, server_default="source"),
+    Index("ix_article_topics_topic", "topic_id"),
+)

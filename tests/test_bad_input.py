@@ -1,0 +1,76 @@
+"""Bad input gets a clear error naming it; the rest of the batch still goes in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tidings.library import Tidings
+
+
+def _errors(tidings: Tidings, *paths: Path) -> list[str]:
+    return [r.error or "" for r in tidings.ingest([str(p) for p in paths])]
+
+
+def test_empty_and_binary_files_are_named_and_explained(tmp_path: Path, tidings: Tidings) -> None:
+    empty, binary = tmp_path / "empty.rss", tmp_path / "photo.jpg"
+    empty.write_bytes(b"  \n")
+    binary.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + bytes(range(256)) * 20)
+    first, second = _errors(tidings, empty, binary)
+    assert first == f"{empty}: empty input: there is nothing to read"
+    assert second.startswith(f"{binary}: ") and "binary" in second
+
+
+def test_a_50_mb_capture_is_refused_as_too_large(tmp_path: Path, tidings: Tidings) -> None:
+    huge = tmp_path / "huge.txt"
+    huge.write_text("A very long line of page text that goes on. " * 1_200_000)
+    (error,) = _errors(tidings, huge)
+    assert error.startswith(f"{huge}: too large") and "MB" in error
+
+
+def test_a_page_with_no_article_is_an_error(tmp_path: Path, tidings: Tidings) -> None:
+    page = tmp_path / "nav.html"
+    page.write_text("<html><body><nav><a href='/'>Home</a></nav></body></html>")
+    (error,) = _errors(tidings, page)
+    assert error.startswith(f"{page}: ") and "no article" in error
+
+
+def test_a_capture_in_a_legacy_encoding_is_still_read(tmp_path: Path, tidings: Tidings) -> None:
+    text = (
+        "Café owners in Zürich protest new rules on terrace heaters\n\n"
+        "Owners of cafés across Zürich said on Monday that the city’s new rules would "
+        "force many of them to close their terraces for the winter months.\n\n"
+        "The city council said the rules were needed to meet its climate targets, "
+        "and that owners had been consulted for more than a year before the vote.\n"
+    )
+    capture = tmp_path / "cafe.txt"
+    capture.write_bytes(text.encode("cp1252"))
+    (result,) = tidings.ingest([str(capture)])
+    assert result.status == "ok", result.error
+    article = tidings.article(result.articles[0])
+    assert article.title.startswith("Café owners in Zürich")
+
+
+def test_json_that_is_not_articles_is_refused(tmp_path: Path, tidings: Tidings) -> None:
+    other = tmp_path / "package.json"
+    other.write_text('{"name": "left-pad", "version": "1.3.0"}')
+    (error,) = _errors(tidings, other)
+    assert error == f"{other}: JSON, but neither a JSON Feed nor JSON Lines of articles"
+
+
+def test_an_opml_file_given_to_ingest_points_to_sources_import(
+    tmp_path: Path, tidings: Tidings
+) -> None:
+    subs = tmp_path / "subs.opml"
+    subs.write_text('<opml version="2.0"><body><outline xmlUrl="https://e.com/rss"/></body></opml>')
+    (error,) = _errors(tidings, subs)
+    assert "tidings sources import" in error
+
+
+def test_every_conformance_feed_goes_through_ingest_without_a_crash(
+    shared: Path, tmp_path: Path
+) -> None:
+    with Tidings(f"sqlite:///{tmp_path / 'conformance.db'}") as tidings:
+        results = list(tidings.ingest([str(shared / "data/feed-conformance")]))
+    assert len(results) >= 2100
+    crashes = [r.error for r in results if r.error and "could not be read (" in r.error]
+    assert crashes == []

@@ -1,0 +1,127 @@
+"""The `tidings` command as a user types it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tidings.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout
+
+
+def test_seed_capture_ingests_and_shows_the_clean_article(db: str, shared: Path) -> None:
+    code, out = run("ingest", str(shared / "seed/000_423f00d2bfa5128c.txt"), "--json", "--db", db)
+    assert code == 0, out
+    line = json.loads(out)
+    assert (line["kind"], line["status"], line["error"]) == ("capture", "ok", None)
+    code, out = run("articles", "show", str(line["articles"][0]), "--json", "--db", db)
+    article = json.loads(out)
+    assert article["title"] == (
+        "China vows to work with North Korea to protect regional stability "
+        "as tensions with Seoul escalate"
+    )
+    assert len(article["key_points"]) == 2
+    assert article["key_points"][0].startswith("Communist Party diplomatic chief Liu Jianchao")
+    assert article["image"]["credit"] == "VCG/VCG via Getty Images"
+    assert article["media"] == [
+        {
+            "kind": "video",
+            "title": "North Korean constitution change raises threat of nuclear war "
+            "as it declares South its ‘top enemy’",
+            "duration_seconds": 236,
+            "url": None,
+        }
+    ]
+    assert [t["name"] for t in article["topics"]] == ["North Korea"]
+    assert len(article["paragraphs"]) == 13
+    assert article["paragraphs"][-1].endswith("hit US bases in Guam.")
+
+
+def test_the_article_shows_readably_in_the_terminal(db: str, shared: Path) -> None:
+    run("ingest", str(shared / "seed/000_423f00d2bfa5128c.txt"), "--db", db)
+    code, out = run("articles", "show", "1", "--db", db)
+    assert code == 0
+    assert "China vows to work with North Korea" in out
+    assert "VCG/VCG via Getty Images" in out
+    assert "video:" in out and "(3:56)" in out
+
+
+def test_ingest_names_each_failing_input_and_exits_1(db: str, shared: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    code, out = run(
+        "ingest", str(empty), str(shared / "data/feeds/heise.atom"), "--json", "--db", db
+    )
+    assert code == 1
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[0]["status"] == "error" and lines[0]["error"].startswith(str(empty))
+    assert "empty" in lines[0]["error"]
+    assert lines[1]["status"] == "ok" and len(lines[1]["articles"]) == 15
+
+
+def test_ingest_fetches_a_feed_over_http(db: str, http_server: str) -> None:
+    code, out = run("ingest", f"{http_server}/data/feeds/guardian.rss", "--json", "--db", db)
+    assert code == 0, out
+    line = json.loads(out)
+    assert line["kind"] == "feed" and len(line["articles"]) == 55
+
+
+def test_an_address_that_does_not_answer_is_a_clear_error(db: str, http_server: str) -> None:
+    code, out = run("ingest", f"{http_server}/data/feeds/nope.rss", "--json", "--db", db)
+    assert code == 1
+    assert "HTTP 404" in json.loads(out)["error"]
+
+
+def test_articles_list_json_gives_article_objects(db: str, shared: Path) -> None:
+    run("ingest", str(shared / "data/feeds/heise.atom"), "--db", db)
+    code, out = run("articles", "list", "--limit", "5", "--json", "--db", db)
+    items = json.loads(out)
+    assert code == 0 and len(items) == 5
+    assert set(items[0]) >= {
+        "id", "url", "title", "key_points", "paragraphs", "byline",
+        "published", "source", "image", "media", "topics",
+    }  # fmt: skip
+
+
+def test_showing_an_unknown_article_fails_with_its_id(db: str) -> None:
+    result = runner.invoke(app, ["articles", "show", "42", "--db", db])
+    assert result.exit_code == 1
+    assert "no article with id 42" in result.stderr
+
+
+def test_sources_round_trip_through_opml_files(db: str, tmp_path: Path) -> None:
+    assert (
+        run("sources", "add", "https://example.org/rss", "--title", "Example", "--db", db)[0] == 0
+    )
+    opml_file = tmp_path / "subs.opml"
+    assert run("sources", "export", str(opml_file), "--db", db)[0] == 0
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    code, out = run("sources", "import", str(opml_file), "--db", other)
+    assert code == 0 and "1 new" in out
+    code, out = run("sources", "list", "--json", "--db", other)
+    assert [(s["url"], s["title"]) for s in json.loads(out)] == [
+        ("https://example.org/rss", "Example")
+    ]
+    assert run("sources", "remove", "https://example.org/rss", "--db", other)[0] == 0
+
+
+def test_the_demo_command_loads_the_bundled_corpus_once(db: str) -> None:
+    code, out = run("demo", "--json", "--db", db)
+    report = json.loads(out)
+    assert code == 0 and report["stored"] >= 2000
+    code, out = run("demo", "--json", "--db", db)
+    assert json.loads(out)["ingest"]["added"] == 0
