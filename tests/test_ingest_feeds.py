@@ -21,5 +21,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Tidings:
 def test_each_real_feed_stores_one_article_per_entry(store: Tidings, name: str) -> None:
     (result,) = store.ingest([str(SHARED / "data/feeds" / name)])
     expected = MANIFEST[name]["entries"]
-    assert result.status == "ok", result.error
+    if expected:
+        assert result.status == "ok", result.error
     assert len(set(result.articles)) == expected
+    if result.status == "error":  # e.g. a "Document Moved" HTML page saved as .rss
+        assert result.error and result.error.startswith(str(SHARED / "data/feeds" / name))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from dateutil import parser as date_parser
+
+from tidings.errors import ParseError
+from tidings.models import Document, Parsed, ParsedArticle
 
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n")
@@ -50,3 +54,30 @@ def parse_date(value: object) -> datetime | None:
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
+
+
+def parse_lines(
+    doc: Document, read_line: Callable[[str], ParsedArticle], *, unit: str, what: str
+) -> Parsed:
+    """Parse a bulk file one line at a time; a bad line becomes a warning naming it.
+
+    ``read_line`` raises ``ValueError`` saying what is wrong with a line. Only when no line
+    at all holds an article is the whole input an error (quoting the first few problems).
+    """
+    articles: list[ParsedArticle] = []
+    warnings: list[str] = []
+    for number, raw_bytes in enumerate(doc.data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), 1):
+        if not raw_bytes.strip():
+            continue
+        try:
+            articles.append(read_line(raw_bytes.decode("utf-8").rstrip("\r")))
+        except UnicodeDecodeError as exc:
+            warnings.append(f"line {number}: not UTF-8 text (byte {exc.start})")
+        except ValueError as exc:
+            warnings.append(f"line {number}: {exc}")
+    if not articles:
+        if not warnings:
+            raise ParseError(f"no {unit}s found: the file is empty")
+        more = f" (and {len(warnings) - 3} more)" if len(warnings) > 3 else ""
+        raise ParseError(f"no {unit} holds {what}: {'; '.join(warnings[:3])}{more}")
+    return Parsed(articles=articles, warnings=warnings)

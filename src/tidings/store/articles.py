@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.errors import NotFound
@@ -53,12 +53,29 @@ def _values(parsed: ParsedArticle, kind: str, digest: str) -> dict[str, Any]:
     }
 
 
+def _dialect(connection: Connection) -> Any:
+    return postgresql if connection.dialect.name == "postgresql" else sqlite
+
+
 def _upsert_ignore(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT … ON CONFLICT DO NOTHING on either backend (safe when workers race)."""
-    if not rows:
-        return
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    connection.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+    if rows:
+        connection.execute(_dialect(connection).insert(table).on_conflict_do_nothing(), rows)
+
+
+# Statements are built once and take their values as parameters: building a statement per
+# article cost more than running it.
+_BY_KEY = select(articles).where(articles.c.canonical_url == bindparam("key"))
+_BY_HASH = (
+    select(articles).where(articles.c.content_hash == bindparam("digest")).order_by(articles.c.id)
+)
+_UPDATE = update(articles).where(articles.c.id == bindparam("article_id"))
+_INSERTS = {
+    name: dialect.insert(articles)
+    .on_conflict_do_nothing(index_elements=["canonical_url"])
+    .returning(articles.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def save(
@@ -73,43 +90,40 @@ def save(
     """Add the article, or update the stored one with the same key or the same content."""
     digest = content_hash(parsed.title, parsed.paragraphs)
     values = _values(parsed, kind, digest)
-    existing = connection.execute(
-        select(articles).where(articles.c.canonical_url == key)
-    ).one_or_none()
+    existing = connection.execute(_BY_KEY, {"key": key}).one_or_none()
     if existing is None and has_substantial_content(parsed.paragraphs):
-        existing = connection.execute(
-            select(articles).where(articles.c.content_hash == digest).order_by(articles.c.id)
-        ).first()
+        existing = connection.execute(_BY_HASH, {"digest": digest}).first()
     if existing is None:
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        inserted = connection.execute(
-            dialect.insert(articles)
-            .values(
-                canonical_url=key,
-                fetched_at=now,
-                updated_at=now,
-                source_id=source_id,
-                **values,
-            )
-            .on_conflict_do_nothing(index_elements=["canonical_url"])
-            .returning(articles.c.id)
-        ).scalar_one_or_none()
+        row = {
+            "canonical_url": key,
+            "fetched_at": now,
+            "updated_at": now,
+            "source_id": source_id,
+            **values,
+        }
+        insert = _INSERTS["postgresql" if connection.dialect.name == "postgresql" else "sqlite"]
+        inserted = connection.execute(insert, row).scalar_one_or_none()
         if inserted is not None:
-            _set_labels(connection, inserted, parsed.labels)
+            _add_labels(connection, inserted, parsed.labels)
             return Saved(inserted, "added")
         # Another worker stored the same key between our read and our insert.
-        existing = connection.execute(select(articles).where(articles.c.canonical_url == key)).one()
+        existing = connection.execute(_BY_KEY, {"key": key}).one()
     article_id = existing.id
     changed = any(getattr(existing, name) != values[name] for name in _COMPARED)
     labels_changed = _label_ids(parsed.labels) != _stored_label_ids(connection, article_id)
     if not changed and not labels_changed:
         return Saved(article_id, "unchanged")
     connection.execute(
-        update(articles)
-        .where(articles.c.id == article_id)
-        .values(updated_at=now, source_id=source_id or existing.source_id, **values)
+        _UPDATE,
+        {
+            "article_id": article_id,
+            "updated_at": now,
+            "source_id": source_id or existing.source_id,
+            **values,
+        },
     )
-    _set_labels(connection, article_id, parsed.labels)
+    connection.execute(_DELETE_LABELS, {"article_id": article_id})
+    _add_labels(connection, article_id, parsed.labels)
     return Saved(article_id, "updated")
 
 
@@ -126,16 +140,16 @@ def _stored_label_ids(connection: Connection, article_id: int) -> set[str]:
     return {row.topic_id for row in rows}
 
 
-def _set_labels(connection: Connection, article_id: int, labels: Sequence[str]) -> None:
-    """Replace the source-given topic labels of an article."""
+_DELETE_LABELS = delete(article_topics).where(
+    article_topics.c.article_id == bindparam("article_id"), article_topics.c.origin == "source"
+)
+
+
+def _add_labels(connection: Connection, article_id: int, labels: Sequence[str]) -> None:
+    """Attach the source-given topic labels to an article (creating the topics)."""
     named: dict[str, str] = {}
     for name in labels:
         named.setdefault(f"label:{slug(name)}", name)
-    connection.execute(
-        delete(article_topics).where(
-            article_topics.c.article_id == article_id, article_topics.c.origin == "source"
-        )
-    )
     _upsert_ignore(
         connection,
         topics,

@@ -1,0 +1,1 @@
+"""Evaluate: measure how well tidings does its jobs against real, labelled data."""
