@@ -125,3 +125,23 @@ def test_the_demo_command_loads_the_bundled_corpus_once(db: str) -> None:
     assert code == 0 and report["stored"] >= 2000
     code, out = run("demo", "--json", "--db", db)
     assert json.loads(out)["ingest"]["added"] == 0
+
+
+def test_evaluate_pages_reports_how_much_text_was_found(shared: Path, tmp_path: Path) -> None:
+    expected = json.loads((shared / "data/pages/expected.json").read_text())
+    picked = dict(list(expected.items())[:3])
+    (tmp_path / "html").mkdir()
+    for spec in picked.values():
+        page = shared / "data/pages/html" / spec["file"]
+        (tmp_path / "html" / spec["file"]).write_bytes(page.read_bytes())
+    (tmp_path / "expected.json").write_text(json.dumps(picked))
+    code, out = run("evaluate", "pages", str(tmp_path), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["pages"] == 3
+    assert report["with_total"] == sum(len(s["with"]) for s in picked.values())
+    assert 0 <= report["pass_rate"] <= 1
+
+
+def test_evaluate_pages_needs_a_labelled_folder(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", "pages", str(tmp_path)])
+    assert result.exit_code == 1 and "no expected.json" in result.stderr

@@ -26,9 +26,11 @@ articles_app = typer.Typer(help="Look at stored articles.", no_args_is_help=True
 sources_app = typer.Typer(help="The feeds and sites you follow.", no_args_is_help=True)
 app.add_typer(articles_app, name="articles")
 app.add_typer(sources_app, name="sources")
+evaluate_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
+app.add_typer(evaluate_app, name="evaluate")
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # messages stay whole lines for grep
 
 Db = Annotated[
     str | None,
@@ -302,6 +304,52 @@ def sources_export(
     else:
         path.write_text(document, encoding="utf-8")
         errors.print(f"Wrote {path}")
+
+
+@evaluate_app.command("pages")
+def evaluate_pages(
+    pages_dir: Annotated[
+        Path, typer.Argument(help="A folder with expected.json and html/ (trafilatura's layout).")
+    ],
+    as_captures: Annotated[
+        bool, typer.Option("--as-captures", help="Render each page to text; read it as a capture.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """How much of each page's main text is found, and how much furniture kept out."""
+    from tidings.evaluate import extraction
+
+    if not (pages_dir / "expected.json").is_file():
+        raise _fail(f"{pages_dir}: no expected.json in this folder")
+    parse = extraction.parse_page_as_capture if as_captures else extraction.parse_page
+    with Progress(
+        TextColumn("[bold]Extracting"), BarColumn(), MofNCompleteColumn(), console=errors,
+        transient=True, disable=as_json,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("pages", total=None)
+        report = extraction.evaluate_pages(
+            pages_dir,
+            parse,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    if as_json:
+        _print_json(
+            {
+                "pages": report.pages,
+                "passed": report.passed,
+                "pass_rate": round(report.pass_rate, 4),
+                "with_found": report.with_found,
+                "with_total": report.with_total,
+                "without_absent": report.without_absent,
+                "without_total": report.without_total,
+            }
+        )
+        return
+    for failure in report.failures:
+        problems = [f"missing {s!r}" for s in failure.missing]
+        problems += [f"unwanted {s!r}" for s in failure.unwanted]
+        console.print(f"[yellow]{escape(failure.file)}[/]: {escape('; '.join(problems))}")
+    console.print(report.summary())
 
 
 def main() -> None:

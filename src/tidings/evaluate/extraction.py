@@ -8,18 +8,21 @@ its snippets behaves.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tidings.errors import ParseError
-from tidings.ingest import webpage
+from tidings.ingest import capture, webpage
 from tidings.models import Document, ParsedArticle
 
 _WHITESPACE = re.compile(r"\s+")
+Subset = Literal["all", "tune", "held-out"]
 
 
 @dataclass(slots=True)
@@ -73,21 +76,60 @@ def extracted_text(article: ParsedArticle) -> str:
     return normalise("\n".join(article.paragraphs))
 
 
-def evaluate_pages(pages_dir: Path) -> ExtractionReport:
-    """Run :func:`tidings.ingest.webpage.parse` on every labelled page under ``pages_dir``."""
-    expected: dict[str, dict[str, Any]] = json.loads(
-        (pages_dir / "expected.json").read_text(encoding="utf-8")
-    )
+def parse_page(doc: Document) -> ParsedArticle:
+    """The article the web-page parser finds in an HTML page."""
+    return webpage.parse(doc).articles[0]
+
+
+def parse_page_as_capture(doc: Document) -> ParsedArticle:
+    """The article the capture parser finds in the page's text as a browser would show it.
+
+    The page is rendered to plain text with inscriptis (layout-aware, like select-all in a
+    browser), so the capture parser is measured on real sites' furniture, not just the seed.
+    """
+    from inscriptis import get_text  # an evaluation-only dependency (the ``test`` extra)
+
+    html = doc.data.decode("utf-8", errors="replace")
+    text = get_text(html)
+    return capture.parse(Document(name=doc.name, data=text.encode("utf-8"))).articles[0]
+
+
+def in_subset(file: str, subset: Subset) -> bool:
+    """Whether a page belongs to ``subset``: a fixed half of the pages (by a hash of the file
+    name) is for tuning rules, the other half stays held out to check they generalise."""
+    if subset == "all":
+        return True
+    tune = hashlib.sha1(file.encode("utf-8")).digest()[0] % 2 == 0
+    return tune == (subset == "tune")
+
+
+def evaluate_pages(
+    pages_dir: Path,
+    parse: Callable[[Document], ParsedArticle] = parse_page,
+    *,
+    subset: Subset = "all",
+    progress: Callable[[int, int], None] | None = None,
+) -> ExtractionReport:
+    """Run ``parse`` (the web-page parser by default) on the labelled pages in ``pages_dir``."""
+    expected: dict[str, dict[str, Any]] = {
+        url: spec
+        for url, spec in json.loads(
+            (pages_dir / "expected.json").read_text(encoding="utf-8")
+        ).items()
+        if in_subset(str(spec["file"]), subset)
+    }
     passed = with_found = with_total = without_absent = without_total = 0
     failures: list[PageFailure] = []
-    for url, spec in expected.items():
+    for done, (url, spec) in enumerate(expected.items(), 1):
+        if progress:
+            progress(done, len(expected))
         file = str(spec["file"])
         wanted = [normalise(str(s)) for s in spec.get("with") or []]
         unwanted = [normalise(str(s)) for s in spec.get("without") or []]
         doc = Document(name=file, data=(pages_dir / "html" / file).read_bytes(), url=url)
         failure = PageFailure(file=file)
         try:
-            text = extracted_text(webpage.parse(doc).articles[0])
+            text = extracted_text(parse(doc))
         except ParseError as exc:
             # Nothing extracted: every wanted snippet is missing, every unwanted one absent.
             text = ""
