@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tidings.library import Tidings
 
 
@@ -67,10 +69,23 @@ def test_an_opml_file_given_to_ingest_points_to_sources_import(
 
 
 def test_every_conformance_feed_goes_through_ingest_without_a_crash(
-    shared: Path, tmp_path: Path
+    shared: Path, tidings: Tidings
 ) -> None:
-    with Tidings(f"sqlite:///{tmp_path / 'conformance.db'}") as tidings:
-        results = list(tidings.ingest([str(shared / "data/feed-conformance")]))
+    results = list(tidings.ingest([str(shared / "data/feed-conformance")]))
     assert len(results) >= 2100
-    crashes = [r.error for r in results if r.error and "could not be read (" in r.error]
+    crashes = [
+        r.error
+        for r in results
+        if r.error and ("could not be read (" in r.error or "could not be stored (" in r.error)
+    ]
     assert crashes == []
+    assert sum(r.status == "ok" for r in results) >= 1800
+
+
+@pytest.mark.parametrize(
+    "name", ["utf-16be.xml", "utf16.xml", "utf-32le.xml", "utf-32be-bom.xml", "u16.xml"]
+)
+def test_feeds_in_utf16_and_utf32_are_read(shared: Path, tmp_path: Path, name: str) -> None:
+    with Tidings(f"sqlite:///{tmp_path / 'wide.db'}") as tidings:
+        (result,) = tidings.ingest([str(shared / "data/feed-conformance/encoding" / name)])
+    assert (result.kind, result.status) == ("feed", "ok"), result.error

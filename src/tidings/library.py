@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from tidings import config
 from tidings.errors import InputError, NotFound, TidingsError
 from tidings.ingest import identity, opml, pipeline
@@ -108,7 +110,12 @@ class Tidings:
         except Exception as exc:  # a parser bug must not take the batch down with it
             problem = f"could not be read ({type(exc).__name__}: {exc})"
             return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, problem)))
-        return self._store(doc, kind, parsed, progress)
+        try:
+            return self._store(doc, kind, parsed, progress)
+        except SQLAlchemyError as exc:  # the transaction rolled back: nothing half-written
+            reason = getattr(exc, "orig", None) or exc
+            problem = f"could not be stored ({type(exc).__name__}: {reason})"
+            return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, problem)))
 
     def _store(
         self, doc: Document, kind: str, parsed: Parsed, progress: Progress | None
@@ -178,6 +185,8 @@ class Tidings:
         """Follow a feed or site. Returns the source and whether it was new."""
         if not pipeline.is_url(url):
             raise InputError(url, "a source must be an http:// or https:// URL")
+        if len(url) > 2048:
+            raise InputError(url[:80] + "…", "a source URL may be at most 2,048 characters")
         with self.engine.begin() as connection:
             return source_store.add(connection, url, now=_now(), title=title)
 

@@ -12,7 +12,8 @@ KINDS = ("feed", "jsonfeed", "page", "capture", "jsonl", "mind")
 BULK_KINDS = frozenset({"jsonl", "mind"})
 
 _HEAD = 65536
-_FEED_ROOT = re.compile(rb"<(rss|feed|rdf:rdf|channel)[\s>/]", re.IGNORECASE)
+# A feed's root element, with or without a namespace prefix (``<r:rss>``, ``<atom:feed>``).
+_FEED_ROOT = re.compile(rb"<(?:\w+:)?(rss|feed|rdf|channel)[\s>/]", re.IGNORECASE)
 _OPML_ROOT = re.compile(rb"<opml[\s>]", re.IGNORECASE)
 _HTML = re.compile(rb"<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE)
 _BY_CONTENT_TYPE = {
@@ -20,17 +21,46 @@ _BY_CONTENT_TYPE = {
     "application/feed+json": "jsonfeed", "text/html": "page", "application/xhtml+xml": "page",
     "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
 }  # fmt: skip
-_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BOMS = (  # longest first: the UTF-32LE BOM begins with the UTF-16LE one
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16/32 (either byte order, BOM or not) told from where the NUL bytes fall.
+
+    Mostly-ASCII markup in UTF-32BE has NULs at offsets 0-2 of every 4 bytes, UTF-16LE at
+    every odd offset, and so on (the XML spec's autodetection, without needing a ``<``).
+    """
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    sample = head[:256]
+    if len(sample) < 8 or sample.count(0) < len(sample) // 3:
+        return None
+    zero = [sum(1 for i in range(r, len(sample), 4) if sample[i] == 0) for r in range(4)]
+    quarter = len(sample) // 4 * 0.9
+    if zero[0] >= quarter and zero[1] >= quarter and zero[2] >= quarter:
+        return "utf-32-be"
+    if zero[1] >= quarter and zero[2] >= quarter and zero[3] >= quarter:
+        return "utf-32-le"
+    if zero[0] >= quarter and zero[2] >= quarter:
+        return "utf-16-be"
+    if zero[1] >= quarter and zero[3] >= quarter:
+        return "utf-16-le"
+    return None
 
 
 def _sniff_bytes(data: bytes) -> bytes:
     """The head as ASCII-compatible bytes (UTF-16/32 text re-encoded) for sniffing."""
     head = data[:_HEAD]
-    if head.startswith(_UTF16_32_BOMS) or (len(head) > 3 and head[1:4:2] == b"\x00\x00"):
-        for encoding in ("utf-16", "utf-32"):
-            text = head.decode(encoding, errors="ignore").lstrip("\ufeff \t\r\n")
-            if text.startswith(("<", "{")):
-                return text.encode("utf-8")
+    encoding = _wide_encoding(head)
+    if encoding:
+        text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
+        return text.encode("utf-8")
     return head.removeprefix(b"\xef\xbb\xbf")
 
 

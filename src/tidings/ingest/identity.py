@@ -98,4 +98,5 @@ def _shorten(key: str) -> str:
 
 def slug(name: str) -> str:
     """A stable, readable id part: ``North Korea`` → ``north-korea``."""
-    return _SLUG.sub("-", name.casefold()).strip("-_") or "untitled"
+    # Cut long labels (some feeds put sentences in categories) to fit the topic id column.
+    return _SLUG.sub("-", name.casefold()).strip("-_")[:200].rstrip("-_") or "untitled"

@@ -31,8 +31,27 @@ class Saved:
     status: SaveStatus
 
 
+def _no_nul(value: Any) -> Any:
+    """Drop NUL characters, which PostgreSQL refuses in text (malformed feeds carry them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _no_nul(v) for k, v in value.items()}
+    return value
+
+
 def _values(parsed: ParsedArticle, kind: str, digest: str) -> dict[str, Any]:
     image = parsed.image
+    return {
+        name: _no_nul(value) for name, value in _raw_values(parsed, kind, digest, image).items()
+    }
+
+
+def _raw_values(
+    parsed: ParsedArticle, kind: str, digest: str, image: Image | None
+) -> dict[str, Any]:
     return {
         "url": parsed.url,
         "external_id": parsed.external_id,
