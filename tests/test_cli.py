@@ -145,3 +145,17 @@ def test_evaluate_pages_reports_how_much_text_was_found(shared: Path, tmp_path: 
 def test_evaluate_pages_needs_a_labelled_folder(tmp_path: Path) -> None:
     result = runner.invoke(app, ["evaluate", "pages", str(tmp_path)])
     assert result.exit_code == 1 and "no expected.json" in result.stderr
+
+
+def test_ingest_reads_an_article_page_over_http(db: str, http_server: str) -> None:
+    code, out = run(
+        "ingest", f"{http_server}/data/pages/html/abc13.com-Copperfield.html", "--json", "--db", db
+    )
+    line = json.loads(out)
+    assert code == 0 and line["kind"] == "page", out
+    code, out = run("articles", "show", str(line["articles"][0]), "--json", "--db", db)
+    article = json.loads(out)
+    assert article["title"].startswith("Aisha's Salon and Spa chain bans men")
+    assert article["byline"] == "Alex Bozarjian"
+    assert article["url"].startswith(http_server)
+    assert len(article["paragraphs"]) >= 3
