@@ -330,13 +330,20 @@ def _declared_language(page: str) -> str | None:
     return None
 
 
+# trafilatura hands keywords over joined by commas; a label longer than this is an SEO phrase,
+# and past this many the rest are keyword stuffing, not topics a reader would follow.
+_MAX_LABEL_CHARS = 50
+_MAX_LABELS = 12
+
+
 def _labels(values: list[str]) -> list[str]:
-    """Categories then tags, cleaned and without repeats (case-insensitive), in page order."""
+    """Categories then tags, split at commas, cleaned and without repeats, in page order."""
     labels: list[str] = []
     seen: set[str] = set()
     for value in values:
-        label = clean_line(str(value))
-        if label and label.casefold() not in seen:
-            seen.add(label.casefold())
-            labels.append(label)
-    return labels
+        for part in str(value).split(","):
+            label = clean_line(part)
+            if label and len(label) <= _MAX_LABEL_CHARS and label.casefold() not in seen:
+                seen.add(label.casefold())
+                labels.append(label)
+    return labels[:_MAX_LABELS]
