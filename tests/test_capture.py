@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 
 from tidings.errors import ParseError
+from tidings.evaluate import floors
+from tidings.evaluate.extraction import evaluate_pages, parse_page_as_capture
 from tidings.ingest.capture import parse
 from tidings.models import Document, Image, Media, ParsedArticle
 
@@ -286,3 +288,63 @@ def test_menu_without_any_paragraphs_has_no_article_text() -> None:
     menu = "Home\nNews\nSport\nWeather\nContact us\nPrivacy policy\n"
     with pytest.raises(ParseError, match="no article text found"):
         parse(Document(name="menu.txt", data=menu.encode()))
+
+
+# --- general behaviours on other sites' layouts ----------------------------------------------
+
+BLOG_POST = """\
+Home
+About
+Archive
+A quiet week on the allotment
+By Jane Doe
+The beans finally came up on Monday, after three weeks of cold nights, grey skies and a \
+late frost that took most of the lettuces, the early peas and, for good measure, half of \
+the sweet peas by the shed door as well.
+Share
+Comments
+I watered them every evening, and by Friday the first leaves had opened wide.
+The neighbours say it is the best start to a season they can remember in years.
+Next week I will put in the potatoes, weather permitting, and mend the old fence.
+Garden Birds Allotment Beans Potatoes Compost Weather Spring Summer Autumn Winter Seeds \
+Tools Greenhouse Fence Soil Worms Harvest Recipes Jam Chutney Friends Family Travel Books \
+Music Films Walks
+Kommentare
+Anna says: lovely to read, and good luck with the potatoes this year.
+Tom says: our beans are still sulking under the fleece, so well done you.
+Hinterlasse einen Kommentar
+"""
+
+
+def test_a_comments_link_in_the_share_bar_does_not_cut_the_article_short() -> None:
+    article = _parse_bytes(BLOG_POST.encode())
+    assert article.title == "A quiet week on the allotment"
+    assert len(article.paragraphs) == 4
+    assert article.paragraphs[-1].startswith("Next week I will put in the potatoes")
+
+
+def test_comment_sections_and_tag_clouds_in_other_languages_are_left_out() -> None:
+    text = _parse_bytes(BLOG_POST.encode()).paragraphs
+    assert not any("Anna says" in p or "Compost" in p for p in text)
+
+
+def test_a_two_word_headline_is_found_when_no_longer_line_heads_the_text() -> None:
+    post = "Hello again!\n\n" + "\n\n".join(BLOG_POST.splitlines()[5:11]) + "\n"
+    article = _parse_bytes(post.encode())
+    assert article.title == "Hello again!"
+    assert len(article.paragraphs) == 4
+
+
+def test_a_german_dateline_and_von_byline_are_read_as_such() -> None:
+    text = BLOG_POST.replace("By Jane Doe", "Dienstag, 28. April 2020\nvon Jane Doe")
+    article = _parse_bytes(text.encode())
+    assert article.byline == "Jane Doe"
+    assert article.paragraphs[0].startswith("The beans finally came up")
+
+
+def test_captures_of_150_real_pages_stay_above_the_quality_floors(shared: Path) -> None:
+    """The eval gate: other sites' pages as text captures (see evaluate/floors.py)."""
+    report = evaluate_pages(shared / "data/pages", parse_page_as_capture)
+    assert report.pass_rate >= floors.CAPTURE_SNIPPET_PASS_RATE, report.summary()
+    assert report.with_found / report.with_total >= floors.CAPTURE_WANTED_SNIPPETS_FOUND
+    assert report.without_absent / report.without_total >= floors.CAPTURE_UNWANTED_SNIPPETS_OUT

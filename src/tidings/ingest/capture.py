@@ -14,8 +14,9 @@ which line is which, so the parser works from structure, not position:
    points;
 4. the body runs from the first prose line after the headline for as long as prose
    outweighs the short lines in between, and stops at a footer (copyright, tags,
-   comments) or at a "Most read"-style list that no further paragraphs follow; the lines
-   around the headline give key points, labels, byline, date and image.
+   comments: unless paragraphs carry straight on, as after a share bar's "Comments" link)
+   or at a "Most read"-style list that no further paragraphs follow; the lines around the
+   headline give key points, labels, byline, date and image.
 
 No rule is keyed to one site (sites named in comments are examples); the word lists are
 in furniture.py.
@@ -86,8 +87,15 @@ _HEADER_KINDS = frozenset({Kind.BYLINE, Kind.DATE, Kind.CAPTION, Kind.BULLET, Ki
 # A line ends like a sentence: final punctuation, then maybe closing quotes or brackets.
 # (。！？ end Chinese and Japanese sentences, । Hindi and Bengali ones.)
 _SENTENCE_END = re.compile(r"[.!?…:;。！？।][\"'”’»)\]」』）]*$")
-_ELLIPSIS_END = re.compile(r"(\.\.\.|…)[\"'”’»)\]]*$")
 _QUESTION_END = re.compile(r"[?!？！][\"'”’»)\]」』）]*$")
+# Punctuation inside a line that only running text has: a comma, or a sentence ending after
+# a lower-case word. Long lines without any are tag clouds, archive lists or name lists.
+_INNER_PUNCTUATION = re.compile(r"[,;，、。]|[a-zß-ÿ]{2}[.!?]\s")
+# Beyond this many words, a line with commas is a sentence that lost its full stop (or a
+# standfirst), not a heading.
+_LONGEST_HEADING = 30
+# How truncated teasers end: "…", "..." or, cut off mid-word, "..".
+_TRUNCATED_END = re.compile(r"(\.\.\.?|…)[\"'”’»)\]]*$")
 
 # Screen-reader labels some sites put on a line of their own before a caption.
 _SPLIT_LABEL = re.compile(
@@ -119,7 +127,11 @@ _KEY_POINTS_BONUS = 30
 _CAPTION_BONUS = 10
 _DECK_BONUS = 5  # a line right under it reads as its standfirst or pull quote
 _SMALL_BODY_COST = 0.05  # per word the main body has and the candidate's body lacks
+# ... and for the share of it that it lacks: a newsletter box or a comment under a menu
+# must not win over an article many times its size on header cues alone.
+_MINOR_BODY_COST = 100
 _WORST_HEADLINE = 100  # above this, no line is believably the headline
+_SHORTEST_HEADLINE = 3  # words; shorter lines are tried only when no longer one heads text
 _BODY_BEFORE_END = 40  # words of body before an end marker is believed
 _LINKS_COST = 40  # a "Most read" heading inside the body must be outweighed by what follows
 
@@ -236,14 +248,16 @@ def _classify(text: str) -> Line:
 def _shape(text: str) -> Kind:
     """PROSE for sentence-like lines, SHORT for heading-like ones."""
     n = f.words(text)
-    if _ELLIPSIS_END.search(text) and n < 15:  # a truncated teaser link
+    if _TRUNCATED_END.search(text) and n < 15:  # a truncated teaser link
         return Kind.SHORT
     if _QUESTION_END.search(text) and n <= 12:  # question headlines and crossheads
         return Kind.SHORT
     if _SENTENCE_END.search(text):
         needed = 6 if text.endswith((":", ";")) else 3
         return Kind.PROSE if n >= needed else Kind.SHORT
-    return Kind.PROSE if n > 30 else Kind.SHORT
+    if not _INNER_PUNCTUATION.search(text):
+        return Kind.SHORT
+    return Kind.PROSE if n > _LONGEST_HEADING else Kind.SHORT
 
 
 # --- passes that need neighbouring lines ---------------------------------------------------
@@ -258,6 +272,7 @@ def _resolve_context(lines: list[Line]) -> None:
     _video_widgets(lines)
     _link_lists(lines)
     _credit_then_caption(lines)
+    _lead_ins(lines)
 
 
 def _join_split_bylines(lines: list[Line]) -> None:
@@ -403,6 +418,20 @@ def _credit_then_caption(lines: list[Line]) -> None:
             prev.kind = Kind.JUNK
 
 
+def _lead_ins(lines: list[Line]) -> None:
+    """A short sentence right after a paragraph ending in a colon is what it leads in to
+    ("… and one certainty:" / "Enthusiasm is catching!"), not a heading."""
+    for prev, line in pairwise(lines):
+        if (
+            prev.kind is Kind.PROSE
+            and prev.text.endswith(":")
+            and line.kind is Kind.SHORT
+            and not line.blank_before
+            and _SENTENCE_END.search(line.text)
+        ):
+            line.kind = Kind.PROSE
+
+
 # --- page structure ------------------------------------------------------------------------
 
 
@@ -473,39 +502,50 @@ class _Assembler:
         )
 
     def _choose_headline(self) -> int:
-        """The short line that best heads the main body (lowest cost, see constants)."""
-        lines = self.lines
+        """The short line that best heads the main body (lowest cost, see constants); a
+        one- or two-word line ("Hello again!") only when no longer one will do."""
+        if not any(line.kind is Kind.PROSE for line in self.lines):
+            raise ParseError("no article text found: no line reads like a paragraph")
+        for shortest in (_SHORTEST_HEADLINE, 1):
+            best = self._best_candidate(shortest)
+            if best is not None and best[0] <= _WORST_HEADLINE:
+                return best[1]
+        raise ParseError("no recognisable headline: no title-like line above the text")
+
+    def _best_candidate(self, shortest: int) -> tuple[float, int] | None:
+        """The cost and index of the best headline of at least ``shortest`` words."""
         scored: list[tuple[float, int, int]] = []  # (cost, body mass, line index)
-        best_mass = 0
-        starts = {i: self._next_prose(i) for i, ln in enumerate(lines) if self._is_candidate(ln)}
+        starts = {
+            i: self._next_prose(i)
+            for i, ln in enumerate(self.lines)
+            if self._is_candidate(ln, shortest)
+        }
         for start in sorted({s for s in starts.values() if s is not None}, reverse=True):
             self.body_end(start)  # last first, so each scan can stop at a body already measured
         for i, start in starts.items():
             if start is None:
                 continue
             _, mass = self.body_end(start)
-            best_mass = max(best_mass, mass)
             # A crosshead has the article's opening prose running into it; a headline
             # follows menus and furniture, which leave nothing running.
             cost = self._headline_cost(i, start) + self.running[i]
             scored.append((cost, mass, i))
-        if not any(line.kind is Kind.PROSE for line in lines):
-            raise ParseError("no article text found: no line reads like a paragraph")
         if not scored:
-            raise ParseError("no recognisable headline: no title-like line above the text")
+            return None
         # Prefer lines heading the main body to ones heading a teaser or a stray paragraph.
-        cost, index = min((c + _SMALL_BODY_COST * (best_mass - m), i) for c, m, i in scored)
-        if cost > _WORST_HEADLINE:
-            raise ParseError("no recognisable headline: no title-like line above the text")
-        return index
+        most = max(1, max(m for _, m, _ in scored))
+        return min(
+            (c + _SMALL_BODY_COST * (most - m) + _MINOR_BODY_COST * (1 - m / most), i)
+            for c, m, i in scored
+        )
 
     @staticmethod
-    def _is_candidate(line: Line) -> bool:
+    def _is_candidate(line: Line, shortest: int = 3) -> bool:
         first = next((ch for ch in line.text if ch.isalnum()), "")
         return (
             line.kind is Kind.SHORT
             and not line.bullet
-            and 3 <= line.words <= 30
+            and shortest <= line.words <= 30
             and not first.islower()  # capitalised, a digit, or a script without case
             and not _ADDRESS.search(line.text)  # headlines carry no e-mail or web addresses
         )
@@ -602,7 +642,7 @@ class _Assembler:
             if line.kind in (Kind.END, Kind.LINKS):
                 if total < _BODY_BEFORE_END:
                     let_pass = True
-                elif line.kind is Kind.END or not self._resumes(k):
+                elif self._ends_body(k):
                     break
             known = self._bodies.get(k) if k > start and line.kind is Kind.PROSE else None
             if known is not None and total >= _BODY_BEFORE_END and not known[2]:
@@ -620,6 +660,18 @@ class _Assembler:
             if total > best:
                 best, end = total, k
         return end, best, let_pass
+
+    def _ends_body(self, k: int) -> bool:
+        """Whether the end marker or link-list heading at ``k`` closes the body. A footer
+        always does; a "Comments" heading does unless paragraphs carry straight on (it was
+        a link in a share bar); a "Most read" box unless the article resumes after it."""
+        line = self.lines[k]
+        if line.kind is Kind.LINKS:
+            return not self._resumes(k)
+        if f.is_footer(line.text):
+            return True
+        following = (ln for ln in self.lines[k + 1 :] if ln.kind not in _SEE_THROUGH)
+        return not all(next(following, line).kind is Kind.PROSE for _ in range(3))
 
     def _prose_resumes(self, k: int) -> bool:
         """Whether running paragraphs (three in a row) come after the link list at ``k``, as

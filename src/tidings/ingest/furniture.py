@@ -140,8 +140,9 @@ _SHORT_PATTERNS = re.compile(
             r"^(sign up|subscribe|register|join)\b.*\b(newsletter|alerts?|updates|inbox|free"
             r"|now|today|here)\b",
             # newsletter promos; a sentence about a newsletter has none of these words
-            r"\b(our|free|daily|weekly|morning|evening)\b.*\bnewsletters?\b"
-            r"|\bnewsletters?\b.*\b(inbox|sign up|subscribe|free)\b|^newsletters?$",
+            r"\b(our|free|daily|weekly|morning|evening|unser\w*|kostenlos\w*|gratuit\w*"
+            r"|nuestro\w*)\b.*\bnewsletters?\b|\bnewsletters?\b.*\b(inbox|sign up|subscribe"
+            r"|free)\b|^(\S+\s+){0,4}\S*newsletters?[!:]?$",
             r"^(download|get|try) (the|our)\b.*\bapp\b",
             r"^(already (a |an )?(subscriber|member|have an account))",
             r"^(become|join as) a (member|subscriber|supporter)",
@@ -162,7 +163,9 @@ _SHORT_PATTERNS = re.compile(
             r"^(video|photo|image|audio)s?\s*\(\d+\)$",
             r"^\(?\d+ (videos?|photos?|images?)\)?$",
             r"^(more|read|see|watch|listen)( more)?\s*(videos|photos)?\s*(\.\.\.|…)$",
-            r"^(read|see|more|related|also read|also see|must read|recommended)"
+            r"^(read|see|more|related|also read|also see|must read|recommended"
+            r"|lesen sie (auch|mehr)|mehr zum thema|lire aussi|à lire aussi|voir aussi"
+            r"|(te|le) puede interesar|lea también|ver también)"
             r"\s*(more|also|next)?\s*:\s*\S",  # "READ MORE: <another story>"
             r"^(advertis\w+|promoted|sponsored) (by|with|content)\b",
             r"^(click|tap) (here|to)\b",
@@ -179,6 +182,7 @@ _SHORT_PATTERNS = re.compile(
             r"^[^»›>]+[»›>][^»›>]+[»›>]",  # breadcrumbs: "Home » News » Title"
             r"\b(send|submit|got|have) (us )?an? (news )?tip\b|^(adjust|change) text size$",
             r"^(report|suggest) (a|an) (correction|error|typo)",
+            r"^[^.!?]{1,40}\s\*$|^\*\s?\w+$",  # form fields: "Name *", "*Required"
         )
     ),
     re.IGNORECASE,
@@ -197,6 +201,7 @@ _ANY_LENGTH_PATTERNS = re.compile(
             r"\bclick here to\b|\bopens in a new (tab|window)\b|\brecaptcha\b",
             r"\bnewsletters? (may contain|promotion)\b",
             r"\bthis material may not be (published|broadcast|rewritten)",
+            r"\bin (deinen|ihren) posteingang\b",  # German "… to your inbox" promos
         )
     ),
     re.IGNORECASE,
@@ -272,12 +277,20 @@ _FOOTER = re.compile(
 _END_HEADING = re.compile(
     "|".join(
         (
-            r"^(tags?|tagged|topics?|categories|related topics"
-            r"|explore more on these topics|more on these topics)\s*(:.*)?$|^filed under\b",
-            r"^(\d+\s+)?comments?\s*(\(\d+\))?$",
+            r"^(tags?|tagged|topics?|categories|related topics|schlagwörter|stichwörter"
+            r"|mots-clés|etiquetas|explore more on these topics|more on these topics)"
+            r"\s*(:.*)?$|^filed under\b",
+            # comment sections, also in German, French and Spanish
+            r"^(\d+\s+)?(comments?|responses|replies|kommentare?|commentaires?|comentarios?)"
+            r"\s*(\(\d+\))?$",
             r"^(join the (conversation|discussion)|leave a (reply|comment)|post a comment"
-            r"|add a comment|show comments|view comments|comment on this|reader comments)\b",
-            r"^(about|contact) the authors?$",
+            r"|add a comment|show comments|view comments|comment on this|reader comments"
+            r"|(neuer|neuen) kommentar|kommentar (schreiben|verfassen|hinzufügen)"
+            r"|(schreibe|hinterlasse) (einen|eine) (kommentar|antwort)"
+            r"|laisser un commentaire|ajouter un commentaire|deja (un comentario|una respuesta)"
+            r"|dejar un comentario)\b",
+            r"^(about|contact) the authors?$|^(über (den|die) (autor|autorin)|à propos de l'auteur"
+            r"|sobre el autor)$",
             r"^(report|suggest) (a|an) (correction|error|typo)",
             r"^site (index|information navigation|map)$|^(our|editorial) standards\b",
         )
@@ -294,20 +307,37 @@ _LINKS_HEADING = re.compile(
     r"|more (from|on|in) (this|the|our|these) \w+|more from \w+|more on this story"
     r"|read (this )?next|what to read next|you (may|might) (also )?(like|enjoy)"
     r"|editors'? picks?|around the web|from (our|the) (partners|web)"
-    r"|sponsored (stories|links)|in other news|don't miss|live streams?)$",
+    r"|sponsored (stories|links)|in other news|don't miss|live streams?"
+    r"|recent posts|related posts|popular posts|recent comments|archives?"
+    # German, French and Spanish ones
+    r"|mehr zum thema|(das )?könnte sie auch interessieren|lesen sie auch|auch interessant"
+    r"|(weitere|ähnliche|verwandte) (artikel|beiträge|themen)|meistgelesen\w*"
+    r"|(letzte|neueste) beiträge|(à lire|lire) aussi|articles similaires|sur le même sujet"
+    r"|dans la même rubrique|derniers articles|(te|le) puede interesar|lo más leído"
+    r"|(noticias|artículos) relacionad[oa]s|más noticias|entradas recientes)$",
     re.IGNORECASE,
 )
 
 
+# Blog software's line under a post ("This entry was posted in X. Bookmark the permalink.").
+_POST_META = re.compile(r"^this entry was posted\b|\bbookmark the permalink\b", re.IGNORECASE)
+
+
+def is_footer(text: str) -> bool:
+    """True for a copyright line: whatever follows it is not the article."""
+    return words(text) <= 60 and bool(_FOOTER.search(text))
+
+
 def is_end_marker(text: str) -> bool:
     """True for footer lines and for the headings that close an article."""
-    if words(text) <= 60 and _FOOTER.search(text):
+    if is_footer(text) or (words(text) <= 30 and _POST_META.search(text)):
         return True
     return words(text) <= 8 and bool(_END_HEADING.search(normalised(text)))
 
 
 _TAGS_HEADING = re.compile(
-    r"^(?:tags?|tagged|topics?|filed under|categories|related topics)\b\s*:?\s*(?P<tags>.*)$",
+    r"^(?:tags?|tagged|topics?|filed under|categories|related topics|schlagwörter|stichwörter"
+    r"|mots-clés|etiquetas)\b\s*[:>]?\s*(?P<tags>.*)$",
     re.IGNORECASE,
 )
 
@@ -471,7 +501,7 @@ _ROLE = (
     r"|researcher|presenter|host|commentator|economist)"
 )
 _BY = re.compile(
-    rf"^(?i:by|written by|words by|story by|posted by)\s*:?\s+(?P<names>{_NAMES})"
+    rf"^(?i:by|written by|words by|story by|posted by|von|par|por)\s*:?\s+(?P<names>{_NAMES})"
     r"(?:\s+[|–—-]\s+[\w'’&., ]{2,60})?$"  # "… - Chrome Safe Browsing team"
 )
 # "Jane Doe, Political correspondent", "Jane Doe - BBC News", "Jane Doe | Reuters".
@@ -569,10 +599,15 @@ def is_person_name(text: str) -> bool:
 
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+    # German, French and Spanish months (and their abbreviations) not covered above
+    r"|januar|februar|märz|mai|juni|juli|oktober|dezember|janvier|février|mars|avril|juin"
+    r"|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo"
+    r"|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)\.?"
 )
 _DATE_PART = re.compile(
-    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?"
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th|\.)?\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?\d{{4}}"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?"
     r",?\s+\d{4}|\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})\b",
     re.IGNORECASE,
 )
@@ -601,6 +636,11 @@ _DATE_FILLER = re.compile(
     rf"{_DATE_PART.pattern}|{_TIME_PART.pattern}|\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\b"
     r"|\b(?:gmt|utc|bst|cet|cest|est|edt|cst|cdt|pst|pdt|et|pt|hkt|ist|jst|aest)\b|\([^)]*\)"
     r"|\b(?:at|on|updated|published|posted|last|first|modified|date|issued)\b"
+    # the same in German, French and Spanish; their weekdays
+    r"|\b(?:am|um|le|à|el|de|del|by|von|par|por|veröffentlicht|aktualisiert|publié|publicado|actualizado)\b"
+    r"|\b(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi"
+    r"|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes"
+    r"|sábado|domingo)\b"
     r"|\b\d+\s*min(?:ute)?s?\s+read\b|[\W_]+",
     re.IGNORECASE,
 )
@@ -622,7 +662,9 @@ _NAME_DATE_SPLIT = re.compile(
 
 def byline_and_date(text: str) -> tuple[str, DateLine] | None:
     """Both halves of "By Jane Doe on Thu, Nov 9, 2023" / "By Jane Doe | 3 hours ago"."""
-    if not re.match(r"(?i:(?:written |words |story |posted )?by)\s", text) or words(text) > 24:
+    if not re.match(r"(?i:(?:written |words |story |posted )?by|von|par|por)\s", text):
+        return None
+    if words(text) > 24:
         return None
     for split in _NAME_DATE_SPLIT.finditer(text):
         name, date = byline(text[: split.start()]), date_line(text[split.end() :])
