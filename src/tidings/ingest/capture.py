@@ -24,7 +24,6 @@ in furniture.py.
 
 from __future__ import annotations
 
-import codecs
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -33,9 +32,8 @@ from enum import Enum
 from functools import cache
 from itertools import pairwise
 
-from charset_normalizer import from_bytes
-
 from tidings.errors import ParseError
+from tidings.ingest import decoding
 from tidings.ingest import furniture as f
 from tidings.ingest.text import clean_line
 from tidings.models import Document, Image, Media, Parsed, ParsedArticle
@@ -109,14 +107,6 @@ _ENGLISH = frozenset(
     ("the", "and", "of", "to", "in", "is", "that", "for", "was", "on", "with", "as", "it", "at")
 )
 
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM is its prefix
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
 # Headline choice (see _choose_headline): costs in "words of body text" units.
 _BLOCK_COST = 10  # per block of other short lines between a candidate and the body
 _RUN_COST = 25  # the candidate sits in a menu-like run of short lines
@@ -155,23 +145,16 @@ def parse(doc: Document) -> Parsed:
 
 def _decode(data: bytes) -> tuple[str, list[str]]:
     """The text of ``data``: BOM or UTF-8 first, then charset_normalizer's best guess."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                return _check_text(data.decode(encoding)), []
-            except UnicodeDecodeError as exc:
-                problem = f"binary data, not text (invalid {encoding}: {exc.reason})"
-                raise ParseError(problem) from exc
-    if b"\x00" in data:
+    if b"\x00" in data and decoding.bom_encoding(data) in (None, "utf-8-sig"):
         raise ParseError("binary data, not text (it contains NUL bytes)")
     try:
-        return _check_text(data.decode("utf-8")), []
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(data).best()
-    if best is None:
-        raise ParseError("binary data, not text (no text encoding fits these bytes)")
-    return _check_text(str(best)), [f"not UTF-8: decoded as {best.encoding} (a guess)"]
+        text, guessed = decoding.decode(data)
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"binary data, not text (invalid {exc.encoding}: {exc.reason})") from exc
+    except ValueError as exc:
+        raise ParseError(f"binary data, not text ({exc})") from exc
+    warnings = [f"not UTF-8: decoded as {guessed} (a guess)"] if guessed else []
+    return _check_text(text), warnings
 
 
 def _check_text(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tidings.errors import ParseError
+from tidings.ingest.decoding import wide_encoding
 from tidings.models import Document
 
 KINDS = ("feed", "jsonfeed", "page", "capture", "jsonl", "mind")
@@ -21,43 +22,12 @@ _BY_CONTENT_TYPE = {
     "application/feed+json": "jsonfeed", "text/html": "page", "application/xhtml+xml": "page",
     "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
 }  # fmt: skip
-_BOMS = (  # longest first: the UTF-32LE BOM begins with the UTF-16LE one
-    (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xff\xfe\x00\x00", "utf-32-le"),
-    (b"\xfe\xff", "utf-16-be"),
-    (b"\xff\xfe", "utf-16-le"),
-)
-
-
-def _wide_encoding(head: bytes) -> str | None:
-    """UTF-16/32 (either byte order, BOM or not) told from where the NUL bytes fall.
-
-    Mostly-ASCII markup in UTF-32BE has NULs at offsets 0-2 of every 4 bytes, UTF-16LE at
-    every odd offset, and so on (the XML spec's autodetection, without needing a ``<``).
-    """
-    for bom, encoding in _BOMS:
-        if head.startswith(bom):
-            return encoding
-    sample = head[:256]
-    if len(sample) < 8 or sample.count(0) < len(sample) // 3:
-        return None
-    zero = [sum(1 for i in range(r, len(sample), 4) if sample[i] == 0) for r in range(4)]
-    quarter = len(sample) // 4 * 0.9
-    if zero[0] >= quarter and zero[1] >= quarter and zero[2] >= quarter:
-        return "utf-32-be"
-    if zero[1] >= quarter and zero[2] >= quarter and zero[3] >= quarter:
-        return "utf-32-le"
-    if zero[0] >= quarter and zero[2] >= quarter:
-        return "utf-16-be"
-    if zero[1] >= quarter and zero[3] >= quarter:
-        return "utf-16-le"
-    return None
 
 
 def _sniff_bytes(data: bytes) -> bytes:
     """The head as ASCII-compatible bytes (UTF-16/32 text re-encoded) for sniffing."""
     head = data[:_HEAD]
-    encoding = _wide_encoding(head)
+    encoding = wide_encoding(head)
     if encoding:
         text = head.decode(encoding, errors="ignore").lstrip("\ufeff")
         return text.encode("utf-8")

@@ -12,19 +12,18 @@ on the labelled page set (:mod:`tidings.evaluate.extraction`, figure in ``evalua
 
 from __future__ import annotations
 
-import codecs
 import logging
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
-import charset_normalizer
 import trafilatura
 from lxml import etree
 from lxml import html as lxml_html
 from trafilatura.xml import xmltotxt
 
 from tidings.errors import ParseError
+from tidings.ingest import decoding
 from tidings.ingest.text import clean_line, parse_date
 from tidings.models import Document, Image, Parsed, ParsedArticle
 
@@ -46,13 +45,6 @@ POSTPROCESS = True
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-# Browsers read these labels as windows-1252 (WHATWG Encoding), and so do pages written for them.
-_BROWSER_ALIASES = {"iso8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
 
 # A block at most this long, mostly link text and not a sentence, is a teaser ("Read also: <link>").
 _TEASER_MAX_CHARS = 160
@@ -158,36 +150,15 @@ def parse(doc: Document) -> Parsed:
 
 def decode_html(data: bytes, content_type: str | None = None) -> str:
     """HTML bytes as text: BOM, then the HTTP charset, then ``<meta charset>``, then a guess."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return data.decode(encoding, errors="replace")
     declared = []
     if content_type and (match := _HEADER_CHARSET.search(content_type)):
         declared.append(match.group(1))
     if match := _META_CHARSET.search(data[:8192]):
         declared.append(match.group(1).decode("ascii"))
-    for label in declared:
-        encoding = _codec(label)
-        if encoding is None:
-            continue
-        try:
-            # Strict: a page whose bytes contradict its declaration falls through to the guess.
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    best = charset_normalizer.from_bytes(data).best()
-    if best is not None:
-        return str(best)
-    return data.decode("utf-8", errors="replace")
-
-
-def _codec(label: str) -> str | None:
-    """Python's name for a charset label, with browsers' latin-1 → windows-1252 rule."""
     try:
-        name = codecs.lookup(label.strip().strip("\"'")).name
-    except LookupError:
-        return None
-    return _BROWSER_ALIASES.get(name, name)
+        return decoding.decode(data, declared)[0]
+    except (UnicodeDecodeError, ValueError):
+        return data.decode("utf-8", errors="replace")
 
 
 def _drop_boilerplate_blocks(body: etree._Element) -> None:
