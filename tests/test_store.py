@@ -13,6 +13,7 @@ from tidings.errors import InputError, NotFound
 from tidings.library import Tidings
 from tidings.models import Document, Image, Media, ParsedArticle
 from tidings.store import articles as article_store
+from tidings.store import database
 
 WHOLE = ParsedArticle(
     title="China vows to work with North Korea",
@@ -188,3 +189,36 @@ def test_a_file_that_is_not_opml_is_refused_by_name(tidings: Tidings) -> None:
         tidings.import_opml(b"<rss><channel/></rss>", name="subs.xml")
     with pytest.raises(InputError, match="malformed"):
         tidings.import_opml(b"<opml><body>", name="subs.xml")
+
+
+def test_upgrading_an_older_store_keeps_its_articles_and_labels(database_url: str) -> None:
+    engine = database.create(database_url)
+    database.migrate(engine, "0001")
+    now = datetime(2024, 1, 19, tzinfo=UTC).isoformat(" ")
+    with engine.begin() as connection:  # rows as revision 0001 stored them
+        connection.execute(
+            text(
+                "INSERT INTO articles (id, canonical_url, content_hash, kind, title, key_points,"
+                " paragraphs, fetched_at, updated_at, media, raw) VALUES (1, 'k:old', 'h',"
+                " 'feed', :title, '[]', '[\"Body.\"]', :now, :now, '[]', '')"
+            ),
+            {"title": WHOLE.title, "now": now},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO topics (id, name, kind) VALUES"
+                " ('label:north-korea', 'North Korea', 'label'),"
+                " ('label:diplomacy', 'Diplomacy', 'label')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO article_topics (article_id, topic_id) VALUES"
+                " (1, 'label:north-korea'), (1, 'label:diplomacy')"
+            )
+        )
+    engine.dispose()
+    with Tidings(database_url) as upgraded:
+        (article,) = upgraded.articles()
+        assert article.title == WHOLE.title
+        assert [t.name for t in article.topics] == ["Diplomacy", "North Korea"]

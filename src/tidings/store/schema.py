@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -55,6 +57,11 @@ articles = Table(
     Column("image_credit", Text),
     Column("media", JSON, nullable=False),
     Column("raw", Text, nullable=False),
+    # Understanding (revision 0002): key points we extracted where the source gave none,
+    # when the article was last understood, and the story it belongs to.
+    Column("extracted_key_points", JSON),
+    Column("understood_at", UTCDateTime, index=True),
+    Column("story_id", Integer, ForeignKey("stories.id", ondelete="SET NULL"), index=True),
     Index("ix_articles_published_at", "published_at"),
 )
 
@@ -71,6 +78,30 @@ article_topics = Table(
     metadata,
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     Column("topic_id", String(300), ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    # "source" (a label the outlet gave), "entity" or "section" (found by understanding).
     Column("origin", String(32), nullable=False, server_default="source"),
+    Column("weight", Float, nullable=False, server_default="1"),  # mentions, or confidence
     Index("ix_article_topics_topic", "topic_id"),
+)
+
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("headline", Text, nullable=False),
+    Column("lead_article_id", Integer),
+    Column("article_count", Integer, nullable=False, server_default="0"),
+    Column("outlet_count", Integer, nullable=False, server_default="0"),
+    Column("first_published", UTCDateTime),
+    Column("last_published", UTCDateTime, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+article_embeddings = Table(
+    "article_embeddings",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(100), nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32, little-endian, L2-normalised
 )

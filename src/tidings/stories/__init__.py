@@ -1,0 +1,1 @@
+"""Stories: one event across many outlets."""

@@ -1,0 +1,1 @@
+"""Understanding articles: entities, sections, embeddings and key points."""
