@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -46,7 +47,9 @@ def test_seed_capture_ingests_and_shows_the_clean_article(db: str, shared: Path)
             "url": None,
         }
     ]
-    assert [t["name"] for t in article["topics"]] == ["North Korea"]
+    assert [t["name"] for t in article["topics"] if t["kind"] == "label"] == ["North Korea"]
+    assert {"Kim Jong-un", "Liu Jianchao", "Guam"} <= {e["name"] for e in article["entities"]}
+    assert article["section"] and article["story_id"]
     assert len(article["paragraphs"]) == 13
     assert article["paragraphs"][-1].endswith("hit US bases in Guam.")
 
@@ -120,10 +123,12 @@ def test_sources_round_trip_through_opml_files(db: str, tmp_path: Path) -> None:
 
 
 def test_the_demo_command_loads_the_bundled_corpus_once(db: str) -> None:
-    code, out = run("demo", "--json", "--db", db)
+    # Understanding thousands of articles is the benchmark's business; the pipeline has its
+    # own tests (test_understand.py).
+    code, out = run("demo", "--no-understand", "--json", "--db", db)
     report = json.loads(out)
     assert code == 0 and report["stored"] >= 2000
-    code, out = run("demo", "--json", "--db", db)
+    code, out = run("demo", "--no-understand", "--json", "--db", db)
     assert json.loads(out)["ingest"]["added"] == 0
 
 
@@ -160,3 +165,38 @@ def test_ingest_reads_an_article_page_over_http(db: str, http_server: str) -> No
     assert "crime-safety" in labels and "harris county sheriffs office" in labels
     assert article["url"].startswith(http_server)
     assert len(article["paragraphs"]) >= 3
+
+
+def test_stories_commands_show_a_story_and_its_timeline(db: str, shared: Path) -> None:
+    code, out = run("ingest", str(shared / "data/feeds/guardian.rss"), "--json", "--db", db)
+    assert code == 0
+    code, out = run("stories", "list", "--json", "--db", db)
+    listed = json.loads(out)
+    assert code == 0 and listed
+    code, out = run("stories", "show", str(listed[0]["id"]), "--json", "--db", db)
+    story = json.loads(out)
+    assert story["headline"] and story["timeline"][0]["title"]
+    code, out = run("stories", "show", str(listed[0]["id"]), "--db", db)
+    assert code == 0 and story["headline"][:30] in out
+
+
+def test_understand_all_reprocesses_every_article(db: str, shared: Path) -> None:
+    run("ingest", str(shared / "data/feeds/heise.atom"), "--db", db)
+    code, out = run("understand", "--json", "--db", db)
+    assert code == 0 and json.loads(out)["articles"] == 0  # ingest already understood them
+    code, out = run("understand", "--all", "--json", "--db", db)
+    assert json.loads(out)["articles"] == 15
+
+
+def test_evaluate_stories_prints_the_figures_for_a_pairs_file(shared: Path, tmp_path: Path) -> None:
+    with (shared / "data/stories/semeval2022_train.csv").open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["lang1"] == r["lang2"] == "en"][:24]
+    small = tmp_path / "pairs.csv"
+    with small.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    code, out = run("evaluate", "stories", str(small), "--json")
+    figures = json.loads(out)
+    assert code == 0 and set(figures) == {"pearson", "f1", "threshold", "pairs"}
+    assert figures["pairs"] > 0 and -1 <= figures["pearson"] <= 1

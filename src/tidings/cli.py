@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.table import Table
 from tidings.errors import TidingsError
 from tidings.library import IngestResult, Tidings
 from tidings.models import Article
+
+if TYPE_CHECKING:
+    from tidings.understand.pipeline import UnderstandReport
 
 app = typer.Typer(
     help="tidings — a personalised news feed of stories that matter to you.",
@@ -28,6 +31,8 @@ app.add_typer(articles_app, name="articles")
 app.add_typer(sources_app, name="sources")
 evaluate_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
 app.add_typer(evaluate_app, name="evaluate")
+stories_app = typer.Typer(help="One event across many outlets.", no_args_is_help=True)
+app.add_typer(stories_app, name="stories")
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # messages stay whole lines for grep
@@ -41,6 +46,34 @@ Db = Annotated[
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+Understand = Annotated[
+    bool,
+    typer.Option(
+        "--understand/--no-understand",
+        help="Find entities, sections, key points and stories for the new articles.",
+    ),
+]
+
+
+def _progress(description: str, *, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=quiet,
+    )
+
+
+def _understand(tidings: Tidings, *, everything: bool = False, quiet: bool) -> UnderstandReport:
+    with _progress("Understanding articles", quiet=quiet) as progress:
+        task = progress.add_task("understand", total=None)
+        return tidings.understand(
+            everything=everything,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
 
 
 def _open(db: str | None) -> Tidings:
@@ -67,6 +100,7 @@ def ingest(
         str | None,
         typer.Option(help="Skip detection: feed, jsonfeed, page, capture, jsonl or mind."),
     ] = None,
+    understand: Understand = True,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
@@ -76,6 +110,8 @@ def ingest(
     """
     with _open(db) as tidings:
         results = _run_ingest(tidings, inputs, kind, quiet=as_json)
+        if understand and any(r.added or r.updated for r in results):
+            _understand(tidings, quiet=as_json)
     if as_json:
         for result in results:
             _print_json(result.to_dict())
@@ -89,15 +125,7 @@ def _run_ingest(
     tidings: Tidings, inputs: list[str], kind: str | None, *, quiet: bool
 ) -> list[IngestResult]:
     results: list[IngestResult] = []
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-        disable=quiet,
-    ) as progress:
+    with _progress("Reading", quiet=quiet) as progress:
         task = progress.add_task("articles", total=None)
 
         def on_progress(done: int, total: int) -> None:
@@ -107,7 +135,6 @@ def _run_ingest(
             results.append(result)
             if result.status == "error" and not quiet:
                 progress.console.print(f"[red]error:[/] {escape(result.error or '')}")
-            progress.update(task, description=f"articles ({len(results)} inputs read)")
     return results
 
 
@@ -146,32 +173,33 @@ def _articles_table(items: list[Article], title: str) -> Table:
 
 
 @app.command()
-def demo(as_json: AsJson = False, db: Db = None) -> None:
+def demo(understand: Understand = True, as_json: AsJson = False, db: Db = None) -> None:
     """Load the bundled demo corpus (English Wikinews) and list what is stored."""
     with _open(db) as tidings:
-        with Progress(
-            TextColumn("[bold]Loading the Wikinews demo corpus"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-            disable=as_json,
-        ) as progress:
+        with _progress("Loading the Wikinews demo corpus", quiet=as_json) as progress:
             task = progress.add_task("demo", total=None)
             result = tidings.load_demo(
                 progress=lambda done, total: progress.update(task, completed=done, total=total)
             )
         if result.status == "error":
             raise _fail(result.error or "the demo corpus could not be loaded")
+        report = _understand(tidings, quiet=as_json) if understand else None
         latest = tidings.articles(limit=15)
         total = tidings.article_count()
+        stories = tidings.story_count()
     if as_json:
-        _print_json({"ingest": result.to_dict(), "stored": total})
+        _print_json(
+            {
+                "ingest": result.to_dict(),
+                "understand": report.to_dict() if report else None,
+                "stored": total,
+                "stories": stories,
+            }
+        )
         return
     console.print(
         f"Demo corpus: {result.added} added, {result.updated} updated, "
-        f"{result.unchanged} unchanged. {total} articles stored in all."
+        f"{result.unchanged} unchanged. {total} articles and {stories} stories stored in all."
     )
     console.print(_articles_table(latest, "Newest stored articles"))
     console.print("See one with [bold]tidings articles show ID[/].")
@@ -304,6 +332,108 @@ def sources_export(
     else:
         path.write_text(document, encoding="utf-8")
         errors.print(f"Wrote {path}")
+
+
+@app.command("understand")
+def understand_command(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every article, not just new or changed ones.")
+    ] = False,
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """Find entities, sections, embeddings, key points and stories for stored articles."""
+    with _open(db) as tidings:
+        report = _understand(tidings, everything=everything, quiet=as_json)
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    rate = f" ({report.articles / report.seconds:.0f}/s)" if report.seconds else ""
+    console.print(
+        f"{report.articles} articles understood in {report.seconds:.1f} s{rate}: "
+        f"{report.stories_started} new stories, {report.stories_joined} joined a story"
+    )
+
+
+@stories_app.command("list")
+def stories_list(
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 20,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    min_articles: Annotated[
+        int, typer.Option(min=1, help="Only stories told by at least this many articles.")
+    ] = 1,
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """The newest stories."""
+    with _open(db) as tidings:
+        items = tidings.stories(limit=limit, offset=offset, min_articles=min_articles)
+        total = tidings.story_count(min_articles=min_articles)
+    if as_json:
+        _print_json([s.to_dict() for s in items])
+        return
+    table = Table(title=f"{len(items)} of {total} stories", title_justify="left")
+    table.add_column("id", justify="right", style="cyan")
+    table.add_column("latest", no_wrap=True)
+    table.add_column("headline")
+    table.add_column("articles", justify="right")
+    table.add_column("outlets", justify="right")
+    for story in items:
+        table.add_row(
+            str(story.id),
+            story.last_published.strftime("%Y-%m-%d %H:%M") if story.last_published else "",
+            escape(story.headline),
+            str(story.article_count),
+            str(story.outlet_count),
+        )
+    console.print(table)
+
+
+@stories_app.command("show")
+def stories_show(story_id: int, as_json: AsJson = False, db: Db = None) -> None:
+    """One story: its headline and every outlet's article on a timeline."""
+    with _open(db) as tidings:
+        try:
+            story = tidings.story(story_id)
+        except TidingsError as exc:
+            raise _fail(str(exc)) from exc
+    if as_json:
+        _print_json(story.to_dict())
+        return
+    console.print(f"[bold]{escape(story.headline)}[/]")
+    console.print(f"{story.article_count} articles from {story.outlet_count} outlets", style="dim")
+    for entry in story.timeline:
+        when = entry.published.strftime("%Y-%m-%d %H:%M") if entry.published else "—"
+        console.print(
+            f"  {when}  [cyan]{escape(entry.source or '')}[/]  {escape(entry.title)}"
+            f"  [dim](article {entry.article_id})[/]"
+        )
+
+
+@evaluate_app.command("stories")
+def evaluate_stories(
+    pairs: Annotated[Path, typer.Argument(help="A CSV in the SemEval-2022 Task 8 layout.")],
+    as_json: AsJson = False,
+) -> None:
+    """How well tidings tells same-story pairs from others, at its own grouping threshold."""
+    from tidings.evaluate.stories import evaluate_pairs
+
+    try:
+        # A user's own file is scored whole; the held-out half is only for our own gate.
+        report = evaluate_pairs(pairs, subset="all")
+    except (OSError, ValueError, TidingsError) as exc:
+        raise _fail(f"{pairs}: {exc}") from exc
+    figures = {
+        "pearson": round(report.pearson, 4),
+        "f1": round(report.f1, 4),
+        "threshold": report.threshold,
+        "pairs": report.pairs,
+    }
+    if as_json:
+        _print_json(figures)
+        return
+    for name, value in figures.items():
+        console.print(f"{name}: {value}")
 
 
 @evaluate_app.command("pages")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,7 +17,12 @@ from tidings.models import Article, Document, Parsed
 from tidings.store import articles as article_store
 from tidings.store import database
 from tidings.store import sources as source_store
+from tidings.store import stories as story_store
 from tidings.store.sources import Source
+from tidings.store.stories import Story
+
+if TYPE_CHECKING:
+    from tidings.understand.pipeline import Understander, UnderstandReport
 
 Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
 
@@ -64,6 +69,7 @@ class Tidings:
         self.database_url = config.database_url(database_url)
         self.engine = database.create(self.database_url)
         database.migrate(self.engine)
+        self._understander: Understander | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -158,6 +164,35 @@ class Tidings:
         from tidings.demo import demo_document
 
         return self.ingest_document(demo_document(), kind="jsonl", progress=progress)
+
+    # -- understanding and stories --------------------------------------------------------
+
+    def understand(
+        self, *, everything: bool = False, progress: Progress | None = None
+    ) -> UnderstandReport:
+        """Find entities, section, embedding, key points and story for new or changed articles
+        (every article with ``everything``). The models load on first use."""
+        from tidings.understand.pipeline import Understander
+
+        if self._understander is None:
+            self._understander = Understander()
+        return self._understander.run(self.engine, everything=everything, progress=progress)
+
+    def stories(self, *, limit: int = 20, offset: int = 0, min_articles: int = 1) -> list[Story]:
+        """Newest stories first; ``min_articles=2`` for those more than one article tells."""
+        with self.engine.connect() as connection:
+            return story_store.recent(
+                connection, limit=limit, offset=offset, min_articles=min_articles
+            )
+
+    def story(self, story_id: int) -> Story:
+        """One story with its timeline of articles across outlets."""
+        with self.engine.connect() as connection:
+            return story_store.get(connection, story_id)
+
+    def story_count(self, *, min_articles: int = 1) -> int:
+        with self.engine.connect() as connection:
+            return story_store.count(connection, min_articles=min_articles)
 
     # -- articles -------------------------------------------------------------------------
 

@@ -113,6 +113,10 @@ class Article:
     topics: list[Topic]
     kind: str
     external_id: str | None = None
+    entities: list[Topic] = field(default_factory=list)  # most mentioned first
+    section: Topic | None = None
+    story_id: int | None = None
+    key_points_extracted: bool = False  # key points chosen by tidings, not given by the source
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of `articles show --json`: fields are added, never renamed."""
@@ -133,4 +137,8 @@ class Article:
             "topics": [t.to_dict() for t in self.topics],
             "kind": self.kind,
             "content_hash": self.content_hash,
+            "entities": [{"name": e.name, "kind": e.kind, "id": e.id} for e in self.entities],
+            "section": self.section.id.removeprefix("section:") if self.section else None,
+            "story_id": self.story_id,
+            "key_points_extracted": self.key_points_extracted,
         }

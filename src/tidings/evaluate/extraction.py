@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tidings.errors import ParseError
+from tidings.evaluate import share
 from tidings.ingest import capture, webpage
 from tidings.models import Document, ParsedArticle
 
@@ -53,9 +54,9 @@ class ExtractionReport:
         return (
             f"{self.passed}/{self.pages} pages pass ({self.pass_rate:.1%}); "
             f"wanted snippets found {self.with_found}/{self.with_total} "
-            f"({_share(self.with_found, self.with_total):.1%}); "
+            f"({share(self.with_found, self.with_total):.1%}); "
             f"unwanted snippets kept out {self.without_absent}/{self.without_total} "
-            f"({_share(self.without_absent, self.without_total):.1%})"
+            f"({share(self.without_absent, self.without_total):.1%})"
         )
 
 
@@ -147,14 +148,10 @@ def evaluate_pages(
     return ExtractionReport(
         pages=len(expected),
         passed=passed,
-        pass_rate=_share(passed, len(expected)),
+        pass_rate=share(passed, len(expected)),
         with_found=with_found,
         with_total=with_total,
         without_absent=without_absent,
         without_total=without_total,
         failures=failures,
     )
-
-
-def _share(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0

