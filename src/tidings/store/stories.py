@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from sqlalchemy import Connection, func, insert, select, update
@@ -105,7 +106,8 @@ def refresh(connection: Connection, story_ids: Iterable[int], *, now: datetime) 
             matrix = np.stack([by_id[r.id] for r in rows])
             centroid = matrix.mean(axis=0)
             lead = rows[int(np.argmax(matrix @ centroid))]
-        outlets = {r.source_name or r.url or r.id for r in rows}
+        # An outlet is the source's name, else the site an article came from.
+        outlets = {r.source_name or (r.url and urlsplit(r.url).hostname) or r.id for r in rows}
         times = [r.when for r in rows if r.when is not None]
         connection.execute(
             update(stories)
