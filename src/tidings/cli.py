@@ -167,9 +167,16 @@ def _articles_table(items: list[Article], title: str) -> Table:
             article.published.strftime("%Y-%m-%d %H:%M") if article.published else "",
             escape(article.source or ""),
             escape(article.title),
-            escape(", ".join(t.name for t in article.topics)),
+            escape(_topic_summary(article)),
         )
     return table
+
+
+def _topic_summary(article: Article, most: int = 5) -> str:
+    """The first few topics (labels, section, most-mentioned entities) for a table cell."""
+    names = [t.name for t in article.topics]
+    more = f" +{len(names) - most}" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 @app.command()
@@ -238,8 +245,9 @@ def articles_show(article_id: int, as_json: AsJson = False, db: Db = None) -> No
 
 
 def _print_article(article: Article) -> None:
-    if article.topics:
-        console.print("  ".join(f"[magenta]{escape(t.name)}[/]" for t in article.topics))
+    heading = [t for t in article.topics if t.kind in ("label", "section")]
+    if heading:
+        console.print("  ".join(f"[magenta]{escape(t.name)}[/]" for t in heading))
     console.print(f"[bold]{escape(article.title)}[/]")
     meta = [article.source, article.byline, article.published and article.published.isoformat()]
     console.print(escape(" · ".join(m for m in meta if m)), style="dim")
@@ -259,6 +267,11 @@ def _print_article(article: Article) -> None:
         minutes, seconds = divmod(media.duration_seconds or 0, 60)
         length = f" ({minutes}:{seconds:02d})" if media.duration_seconds else ""
         console.print(f"[cyan]{media.kind}:[/] {escape(media.title or media.url or '')}{length}")
+    if article.entities:
+        names = ", ".join(f"{e.name} ({e.kind})" for e in article.entities)
+        console.print(f"[dim]About: {escape(names)}[/]")
+    if article.story_id is not None:
+        console.print(f"[dim]Story {article.story_id}: tidings stories show {article.story_id}[/]")
 
 
 @sources_app.command("add")
