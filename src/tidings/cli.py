@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -86,6 +88,15 @@ def _open(db: str | None) -> Tidings:
 
 def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn a library error (unknown id, bad input) into a clean message and exit code 1."""
+    try:
+        yield
+    except TidingsError as exc:
+        raise _fail(str(exc)) from exc
 
 
 def _fail(message: str) -> typer.Exit:
@@ -233,11 +244,8 @@ def articles_list(
 @articles_app.command("show")
 def articles_show(article_id: int, as_json: AsJson = False, db: Db = None) -> None:
     """One article, whole."""
-    with _open(db) as tidings:
-        try:
-            article = tidings.article(article_id)
-        except TidingsError as exc:
-            raise _fail(str(exc)) from exc
+    with _open(db) as tidings, _reported():
+        article = tidings.article(article_id)
     if as_json:
         _print_json(article.to_dict())
         return
@@ -281,11 +289,8 @@ def sources_add(
     db: Db = None,
 ) -> None:
     """Follow a feed or site."""
-    with _open(db) as tidings:
-        try:
-            source, new = tidings.add_source(url, title=title)
-        except TidingsError as exc:
-            raise _fail(str(exc)) from exc
+    with _open(db) as tidings, _reported():
+        source, new = tidings.add_source(url, title=title)
     console.print(f"{'Added' if new else 'Already following'} source {source.id}: {source.url}")
 
 
@@ -308,11 +313,8 @@ def sources_list(as_json: AsJson = False, db: Db = None) -> None:
 @sources_app.command("remove")
 def sources_remove(id_or_url: str, db: Db = None) -> None:
     """Stop following a source (its stored articles stay)."""
-    with _open(db) as tidings:
-        try:
-            source = tidings.remove_source(id_or_url)
-        except TidingsError as exc:
-            raise _fail(str(exc)) from exc
+    with _open(db) as tidings, _reported():
+        source = tidings.remove_source(id_or_url)
     console.print(f"Removed source {source.id}: {source.url}")
 
 
@@ -323,11 +325,8 @@ def sources_import(path: Path, db: Db = None) -> None:
         data = path.read_bytes()
     except OSError as exc:
         raise _fail(f"{path}: {exc.strerror or exc}") from exc
-    with _open(db) as tidings:
-        try:
-            imported = tidings.import_opml(data, name=str(path))
-        except TidingsError as exc:
-            raise _fail(str(exc)) from exc
+    with _open(db) as tidings, _reported():
+        imported = tidings.import_opml(data, name=str(path))
     new = sum(1 for _, is_new in imported if is_new)
     console.print(f"{len(imported)} feeds in {path}: {new} new, {len(imported) - new} known")
 
@@ -405,11 +404,8 @@ def stories_list(
 @stories_app.command("show")
 def stories_show(story_id: int, as_json: AsJson = False, db: Db = None) -> None:
     """One story: its headline and every outlet's article on a timeline."""
-    with _open(db) as tidings:
-        try:
-            story = tidings.story(story_id)
-        except TidingsError as exc:
-            raise _fail(str(exc)) from exc
+    with _open(db) as tidings, _reported():
+        story = tidings.story(story_id)
     if as_json:
         _print_json(story.to_dict())
         return

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from tidings.ingest.identity import slug
 from tidings.store.articles import upsert_ignore
@@ -45,20 +45,21 @@ class Understood:
     extracted_key_points: list[str] | None  # None when the source gave its own
 
 
+# Never understood, or changed (re-ingested with new content) since it last was.
+_NOT_UNDERSTOOD = or_(
+    articles.c.understood_at.is_(None), articles.c.understood_at < articles.c.updated_at
+)
+
+
 def pending(
     connection: Connection, *, everything: bool, after_id: int, limit: int
 ) -> list[Pending]:
     """The next articles (by id, after ``after_id``) not yet understood since they changed."""
     query = select(articles).where(articles.c.id > after_id)
     if not everything:
-        query = query.where(
-            or_(
-                articles.c.understood_at.is_(None),
-                articles.c.understood_at < articles.c.updated_at,
-            )
-        )
+        query = query.where(_NOT_UNDERSTOOD)
     rows = connection.execute(query.order_by(articles.c.id).limit(limit)).all()
-    labels = _labels(connection, [r.id for r in rows])
+    labels = topic_names(connection, [r.id for r in rows], origin="source")
     return [
         Pending(
             id=r.id,
@@ -76,31 +77,10 @@ def pending(
 
 
 def count_pending(connection: Connection, *, everything: bool) -> int:
-    from sqlalchemy import func
-
     query = select(func.count()).select_from(articles)
     if not everything:
-        query = query.where(
-            or_(
-                articles.c.understood_at.is_(None),
-                articles.c.understood_at < articles.c.updated_at,
-            )
-        )
+        query = query.where(_NOT_UNDERSTOOD)
     return connection.execute(query).scalar_one()
-
-
-def _labels(connection: Connection, ids: Sequence[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
-    if not ids:
-        return found
-    rows = connection.execute(
-        select(article_topics.c.article_id, topics.c.name)
-        .join(topics, topics.c.id == article_topics.c.topic_id)
-        .where(article_topics.c.article_id.in_(ids), article_topics.c.origin == "source")
-    )
-    for row in rows:
-        found.setdefault(row.article_id, []).append(row.name)
-    return found
 
 
 def save(connection: Connection, article_id: int, understood: Understood, *, now: datetime) -> None:
@@ -183,7 +163,7 @@ def members_between(connection: Connection, start: datetime, end: datetime) -> l
             ),
         )
     ).all()
-    entities = entity_names(connection, [r.id for r in rows])
+    entities = topic_names(connection, [r.id for r in rows], origin="entity")
     return [
         Member(
             article_id=r.id,
@@ -197,8 +177,9 @@ def members_between(connection: Connection, start: datetime, end: datetime) -> l
     ]
 
 
-def entity_names(connection: Connection, ids: Iterable[int]) -> dict[int, list[str]]:
-    """Canonical entity names per article, most mentioned first."""
+def topic_names(connection: Connection, ids: Iterable[int], *, origin: str) -> dict[int, list[str]]:
+    """Per article, the names of its topics of one origin ("source" labels, "entity" …),
+    heaviest (most mentioned) first."""
     ids = list(ids)
     found: dict[int, list[str]] = {}
     for start in range(0, len(ids), 500):  # stay under bound-parameter limits
@@ -207,7 +188,7 @@ def entity_names(connection: Connection, ids: Iterable[int]) -> dict[int, list[s
             .join(topics, topics.c.id == article_topics.c.topic_id)
             .where(
                 article_topics.c.article_id.in_(ids[start : start + 500]),
-                article_topics.c.origin == "entity",
+                article_topics.c.origin == origin,
             )
             .order_by(article_topics.c.article_id, article_topics.c.weight.desc())
         )
