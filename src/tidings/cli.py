@@ -493,3 +493,7 @@ def evaluate_pages(
 
 def main() -> None:
     app()
+
+
+# The personal feed's commands live in their own module and register on `app`.
+from tidings import cli_readers  # noqa: E402, F401

@@ -15,13 +15,20 @@ from tidings.errors import InputError, NotFound, TidingsError
 from tidings.ingest import identity, opml, pipeline
 from tidings.models import Article, Document, Parsed
 from tidings.store import articles as article_store
+from tidings.store import candidates as candidate_store
 from tidings.store import database
+from tidings.store import events as event_store
+from tidings.store import readers as reader_store
 from tidings.store import sources as source_store
 from tidings.store import stories as story_store
+from tidings.store.readers import Reader
 from tidings.store.sources import Source
 from tidings.store.stories import Story
 
 if TYPE_CHECKING:
+    from tidings.rank.feed import FeedBuilder, FeedPage, Filtered
+    from tidings.rank.signals import Event
+    from tidings.rank.training import TrainReport
     from tidings.understand.pipeline import Understander, UnderstandReport
 
 Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
@@ -70,6 +77,7 @@ class Tidings:
         self.engine = database.create(self.database_url)
         database.migrate(self.engine)
         self._understander: Understander | None = None
+        self._feeds: FeedBuilder | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -126,6 +134,7 @@ class Tidings:
     def _store(
         self, doc: Document, kind: str, parsed: Parsed, progress: Progress | None
     ) -> IngestResult:
+        self._changed()
         result = IngestResult(doc.name, kind, "ok", warnings=list(parsed.warnings))
         if not parsed.articles:
             result.warnings.append("no articles in this input")
@@ -176,7 +185,10 @@ class Tidings:
 
         if self._understander is None:
             self._understander = Understander()
-        return self._understander.run(self.engine, everything=everything, progress=progress)
+        try:
+            return self._understander.run(self.engine, everything=everything, progress=progress)
+        finally:
+            self._changed()
 
     def stories(self, *, limit: int = 20, offset: int = 0, min_articles: int = 1) -> list[Story]:
         """Newest stories first; ``min_articles=2`` for those more than one article tells."""
@@ -248,6 +260,197 @@ class Tidings:
 
     def export_opml(self) -> str:
         return opml.write(opml.Outline(s.url, s.title, s.site_url) for s in self.sources())
+
+    # -- readers and what they tell us ----------------------------------------------------
+
+    def add_reader(self, name: str, *, follows: Iterable[str] = ()) -> Reader:
+        """A new reader; ``follows`` are topics to start with (onboarding). Nothing is
+        stored if any of them is unknown."""
+        from tidings.rank.signals import Event, Kind
+
+        targets = [self._target(what, must_exist=True)[0] for what in follows]
+        with self.engine.begin() as connection:
+            reader = reader_store.add(connection, name, now=_now())
+            now = _now()
+            event_store.append(
+                connection, reader.id, [Event(Kind.FOLLOW, now, target=t) for t in targets]
+            )
+            return reader
+
+    def reader(self, name_or_id: str | int) -> Reader:
+        """A reader by name or id; :class:`NotFound` if there is none."""
+        with self.engine.connect() as connection:
+            return reader_store.get(connection, name_or_id)
+
+    def readers(self, *, limit: int = 1000, offset: int = 0) -> list[Reader]:
+        with self.engine.connect() as connection:
+            return reader_store.all_readers(connection, limit=limit, offset=offset)
+
+    def remove_reader(self, name_or_id: str | int) -> Reader:
+        """Delete a reader and everything they did."""
+        with self.engine.begin() as connection:
+            return reader_store.remove(connection, name_or_id)
+
+    def follow(self, reader: str | int, what: str) -> str:
+        """Follow a topic or entity ("North Korea", "entity:kim-jong-un") or a source
+        ("source:The Guardian"); returns its display name."""
+        return self._choose(reader, what, "follow")
+
+    def unfollow(self, reader: str | int, what: str) -> str:
+        return self._choose(reader, what, "unfollow")
+
+    def mute(self, reader: str | int, what: str) -> str:
+        """Keep a topic, entity or source out of the feed (listed under filtered)."""
+        return self._choose(reader, what, "mute")
+
+    def unmute(self, reader: str | int, what: str) -> str:
+        return self._choose(reader, what, "unmute")
+
+    def _choose(self, reader: str | int, what: str, kind: str) -> str:
+        from tidings.rank.signals import Event, Kind
+
+        target, name = self._target(what, must_exist=kind in ("follow", "mute"))
+        with self.engine.begin() as connection:
+            who = reader_store.get(connection, reader)
+            event_store.append(connection, who.id, [Event(Kind(kind), _now(), target=target)])
+        return name
+
+    def _target(self, what: str, *, must_exist: bool) -> tuple[str, str]:
+        """A follow target as stored ("north-korea" or "source:The Guardian") and its name."""
+        from tidings.rank.features import topic_key
+
+        what = what.strip()
+        if not what:
+            raise InputError(repr(what), "name a topic, an entity or a source")
+        if what.startswith("source:"):
+            name = what.removeprefix("source:").strip()
+            if must_exist and name not in self.source_names():
+                raise InputError(what, "no articles from a source of that name")
+            return f"source:{name}", name
+        key = topic_key(what) if ":" in what else identity.slug(what)
+        with self.engine.connect() as connection:
+            names = candidate_store.topic_names(connection, [key])
+        if must_exist and key not in names:
+            raise InputError(what, "no topic or entity of that name in any article")
+        return key, names.get(key, what)
+
+    def source_names(self) -> set[str]:
+        """The source names articles carry (what ``source:<name>`` may follow)."""
+        from sqlalchemy import select
+
+        from tidings.store.schema import articles
+
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(articles.c.source_name).distinct())
+            return {r[0] for r in rows if r[0]}
+
+    def following(self, reader: str | int) -> dict[str, list[str]]:
+        """What a reader follows and mutes, by display name."""
+        from tidings.rank import profile
+
+        with self.engine.connect() as connection:
+            who = reader_store.get(connection, reader)
+            state = profile.fold(event_store.for_reader(connection, who.id))
+            keys = [k for k in state.followed | state.muted if not k.startswith("source:")]
+            names = candidate_store.topic_names(connection, keys)
+
+        def shown(targets: set[str]) -> list[str]:
+            return sorted(names.get(t, t.removeprefix("source:")) for t in targets)
+
+        return {"follows": shown(state.followed), "mutes": shown(state.muted)}
+
+    def record(
+        self,
+        reader: str | int,
+        kind: str,
+        *,
+        article_id: int | None = None,
+        story_id: int | None = None,
+        value: float | None = None,
+    ) -> Event:
+        """Log what a reader did with an article or story (open, dwell, save, hide, …).
+
+        The story of an article (or the lead article of a story) is filled in, so every
+        event counts for both. Follows and mutes go through :meth:`follow` and friends.
+        """
+        from tidings.rank.signals import ABOUT_TARGET, Event, Kind
+
+        try:
+            event_kind = Kind(kind)
+        except ValueError:
+            known = ", ".join(k.value for k in Kind if k not in ABOUT_TARGET)
+            raise InputError(kind, f"not an event kind (one of {known})") from None
+        if event_kind in ABOUT_TARGET:
+            raise InputError(kind, "follow and mute name a topic: use follow()/mute()")
+        if article_id is None and story_id is None:
+            raise InputError(kind, "an event needs an article or a story")
+        if event_kind is Kind.DWELL and (value is None or value < 0):
+            raise InputError(kind, "a dwell event needs the seconds spent (0 or more)")
+        with self.engine.begin() as connection:
+            who = reader_store.get(connection, reader)
+            if article_id is not None:
+                article = article_store.get(connection, article_id)
+                story_id = article.story_id if story_id is None else story_id
+            if story_id is not None:
+                story = story_store.get(connection, story_id, timeline=False)
+                article_id = story.lead_article_id if article_id is None else article_id
+            event = Event(event_kind, _now(), article_id=article_id, story_id=story_id, value=value)
+            event_store.append(connection, who.id, [event])
+        return event
+
+    # -- the feed ---------------------------------------------------------------------------
+
+    @property
+    def feeds(self) -> FeedBuilder:
+        from tidings.rank.feed import FeedBuilder
+
+        if self._feeds is None:
+            self._feeds = FeedBuilder(self.engine)
+        return self._feeds
+
+    def _changed(self) -> None:
+        if self._feeds is not None:
+            self._feeds.invalidate()
+
+    def feed(
+        self,
+        reader: str | int,
+        *,
+        limit: int = 30,
+        cursor: str | None = None,
+        record: bool = True,
+    ) -> FeedPage:
+        """A reader's ranked feed: one item per story, each with its reason. Shown items
+        are logged as impressions (``record=False`` to look without counting)."""
+        return self.feeds.build(self.reader(reader), limit=limit, cursor=cursor, record=record)
+
+    def filtered(self, reader: str | int) -> list[Filtered]:
+        """What is kept out of a reader's feed (hidden, muted, read), each with why."""
+        return self.feeds.filtered(self.reader(reader))
+
+    def popular_topics(self, limit: int = 30) -> list[tuple[str, str, int]]:
+        """(key, name, articles) of the most covered topics: what onboarding offers."""
+        with self.engine.connect() as connection:
+            return candidate_store.popular_topics(connection, limit)
+
+    def train(self, *, kind: str = "lightgbm", progress: Progress | None = None) -> TrainReport:
+        """Learn the scorer from every logged impression; the next feed uses it."""
+        from tidings.rank.training import train
+
+        report = train(self.engine, kind=kind, progress=progress)
+        self._changed()
+        return report
+
+    def reset_scorer(self) -> int:
+        """Forget every trained scorer: the feed goes back to the prior. Returns how many."""
+        from sqlalchemy import delete
+
+        from tidings.store.schema import scorers
+
+        with self.engine.begin() as connection:
+            removed = connection.execute(delete(scorers)).rowcount
+        self._changed()
+        return removed
 
 
 def _host(url: str | None) -> str | None:

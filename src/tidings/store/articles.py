@@ -252,6 +252,17 @@ def get(connection: Connection, article_id: int) -> Article:
     return _to_article(row, _topics_of(connection, [article_id])[article_id])
 
 
+def get_many(connection: Connection, ids: Sequence[int]) -> dict[int, Article]:
+    """The articles with these ids (unknown ids are left out), without their raw payloads."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    columns = [c for c in articles.c if c.name != "raw"]
+    rows = connection.execute(select(*columns).where(articles.c.id.in_(ids))).all()
+    by_id = _topics_of(connection, [r.id for r in rows])
+    return {r.id: _to_article(r, by_id[r.id]) for r in rows}
+
+
 def list_recent(
     connection: Connection, *, limit: int = 20, offset: int = 0, source: str | None = None
 ) -> list[Article]:
@@ -283,4 +294,4 @@ def raw_payload(connection: Connection, article_id: int) -> str:
     return raw
 
 
-__all__ = ["Saved", "count", "get", "list_recent", "raw_payload", "save"]
+__all__ = ["Saved", "count", "get", "get_many", "list_recent", "raw_payload", "save"]

@@ -105,3 +105,41 @@ article_embeddings = Table(
     Column("model", String(100), nullable=False),
     Column("vector", LargeBinary, nullable=False),  # float32, little-endian, L2-normalised
 )
+
+readers = Table(
+    "readers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Append-only: what a reader did, when. Follows, mutes, hides and reading history are all
+# derived from these rows, so nothing a reader said is ever overwritten.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("story_id", Integer),  # no foreign key: stories may be regrouped, events stay
+    Column("target", String(300)),  # a topic key, or "source:<name>", for follow/mute
+    Column("value", Float),  # dwell seconds
+    Column("request", String(64)),  # impressions of one feed request share it
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_events_reader", "reader_id", "id"),
+    Index("ix_events_reader_kind", "reader_id", "kind", "id"),
+    Index("ix_events_created_at", "created_at"),
+)
+
+# Scorers trained by `tidings train`; the newest is used (the prior when there is none).
+scorers = Table(
+    "scorers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("model", Text, nullable=False),  # JSON of tidings.rank.scorer.Scorer.to_dict()
+    Column("metrics", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

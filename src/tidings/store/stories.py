@@ -150,12 +150,14 @@ def recent(
     return [_to_story(r) for r in rows]
 
 
-def get(connection: Connection, story_id: int) -> Story:
+def get(connection: Connection, story_id: int, *, timeline: bool = True) -> Story:
     """A story with its timeline: every outlet's article, oldest first."""
     row = connection.execute(select(stories).where(stories.c.id == story_id)).one_or_none()
     if row is None:
         raise NotFound(f"no story with id {story_id}")
     story = _to_story(row)
+    if not timeline:
+        return story
     when = func.coalesce(articles.c.published_at, articles.c.fetched_at)
     members = connection.execute(
         select(

@@ -1,0 +1,1 @@
+"""Ranking: features, scorers, diversity and reasons — pure, apart from storage."""

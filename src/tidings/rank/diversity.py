@@ -1,0 +1,56 @@
+"""Keeping a page varied: maximal marginal relevance plus a cap per topic. Pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+RELEVANCE_WEIGHT = 0.75  # λ of MMR: relevance vs. difference from what is already chosen
+PER_TOPIC = 3  # at most this many items of one main topic on a page
+
+
+def diversify(
+    scores: np.ndarray,
+    vectors: np.ndarray,
+    primary: Sequence[str | None],
+    limit: int,
+    *,
+    relevance_weight: float = RELEVANCE_WEIGHT,
+    per_topic: int = PER_TOPIC,
+    pool: int = 300,
+) -> list[int]:
+    """Indexes of up to ``limit`` candidates in feed order.
+
+    Greedy MMR: each step takes the candidate with the best
+    ``λ·relevance − (1−λ)·(cosine to the closest already chosen)``, relevance being the score
+    rescaled to 0..1 over the best ``pool`` candidates; a candidate whose main topic already
+    has ``per_topic`` items waits until nothing else is left.
+    """
+    if limit <= 0 or len(scores) == 0:
+        return []
+    order = np.argsort(-scores, kind="stable")[: max(pool, limit)]
+    top = scores[order]
+    spread = float(top.max() - top.min()) or 1.0
+    relevance = (top - top.min()) / spread
+    vecs = vectors[order] if vectors.size else np.zeros((len(order), 1), dtype=np.float32)
+    closest = np.full(len(order), -1.0)
+    taken = np.zeros(len(order), dtype=bool)
+    per: Counter[str] = Counter()
+    chosen: list[int] = []
+    while len(chosen) < min(limit, len(order)):
+        value = relevance_weight * relevance - (1 - relevance_weight) * np.maximum(closest, 0)
+        value[taken] = -np.inf
+        capped = np.array(
+            [primary[i] is not None and per[primary[i]] >= per_topic for i in order], dtype=bool
+        )
+        allowed = np.where(capped & ~taken, -np.inf, value)
+        best = int(np.argmax(allowed)) if np.isfinite(allowed).any() else int(np.argmax(value))
+        taken[best] = True
+        index = int(order[best])
+        chosen.append(index)
+        if primary[index] is not None:
+            per[primary[index]] += 1
+        closest = np.maximum(closest, vecs @ vecs[best])
+    return chosen

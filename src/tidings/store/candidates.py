@@ -1,0 +1,222 @@
+"""Reading the stories a feed may show: the newest, and those about given topics, each with
+its articles, topic keys, main topic and lead embedding."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import Connection, func, select
+
+from tidings.rank.features import topic_key
+from tidings.store.schema import article_embeddings, article_topics, articles, stories, topics
+from tidings.store.understanding import vector_from_bytes
+
+_CHUNK = 500  # ids per IN (...) list: under every backend's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStory:
+    story_id: int
+    headline: str
+    lead_article_id: int
+    outlets: int
+    when: datetime | None  # its newest article's time
+    articles: tuple[tuple[int, str | None], ...]  # (article id, source), newest first
+    topics: frozenset[str]  # topic keys of all its articles
+    primary: str | None  # its lead's heaviest entity or label: what diversity caps
+    names: dict[str, str]  # topic key → display name
+    vector: np.ndarray | None  # the lead article's embedding
+
+
+def newest(connection: Connection, limit: int) -> list[PoolStory]:
+    ids = connection.execute(
+        select(stories.c.id)
+        .order_by(stories.c.last_published.desc().nulls_last(), stories.c.id.desc())
+        .limit(limit)
+    ).scalars()
+    return load(connection, list(ids))
+
+
+def about(connection: Connection, keys: Iterable[str], limit: int) -> list[PoolStory]:
+    """The newest stories with an article carrying any of these topic keys."""
+    ids_of_topics = [f"{prefix}:{key}" for key in keys for prefix in ("label", "entity", "section")]
+    if not ids_of_topics:
+        return []
+    ids = connection.execute(
+        select(articles.c.story_id)
+        .join(article_topics, article_topics.c.article_id == articles.c.id)
+        .where(article_topics.c.topic_id.in_(ids_of_topics), articles.c.story_id.is_not(None))
+        .group_by(articles.c.story_id)
+        .order_by(func.max(articles.c.published_at).desc().nulls_last())
+        .limit(limit)
+    ).scalars()
+    return load(connection, list(ids))
+
+
+def load(connection: Connection, story_ids: Sequence[int]) -> list[PoolStory]:
+    """The given stories (in that order; unknown ids are skipped)."""
+    found: dict[int, PoolStory] = {}
+    for start in range(0, len(story_ids), _CHUNK):
+        chunk = list(story_ids[start : start + _CHUNK])
+        found.update({s.story_id: s for s in _load_chunk(connection, chunk)})
+    return [found[i] for i in story_ids if i in found]
+
+
+def _load_chunk(connection: Connection, story_ids: list[int]) -> list[PoolStory]:
+    heads = {
+        r.id: r
+        for r in connection.execute(
+            select(
+                stories.c.id,
+                stories.c.headline,
+                stories.c.lead_article_id,
+                stories.c.outlet_count,
+                stories.c.last_published,
+            ).where(stories.c.id.in_(story_ids))
+        )
+    }
+    members: dict[int, list[tuple[int, str | None]]] = {}
+    for r in connection.execute(
+        select(articles.c.id, articles.c.story_id, articles.c.source_name)
+        .where(articles.c.story_id.in_(story_ids))
+        .order_by(articles.c.published_at.desc().nulls_last(), articles.c.id.desc())
+    ):
+        members.setdefault(r.story_id, []).append((r.id, r.source_name))
+    article_ids = [a for group in members.values() for a, _ in group]
+    keys: dict[int, list[tuple[str, str, str]]] = {}  # article → (key, name, origin)
+    for start in range(0, len(article_ids), _CHUNK):
+        for r in connection.execute(
+            select(
+                article_topics.c.article_id,
+                article_topics.c.topic_id,
+                article_topics.c.origin,
+                topics.c.name,
+            )
+            .join(topics, topics.c.id == article_topics.c.topic_id)
+            .where(article_topics.c.article_id.in_(article_ids[start : start + _CHUNK]))
+            .order_by(article_topics.c.article_id, article_topics.c.weight.desc())
+        ):
+            keys.setdefault(r.article_id, []).append((topic_key(r.topic_id), r.name, r.origin))
+    leads = {
+        story_id: (
+            head.lead_article_id
+            if head.lead_article_id in dict(members.get(story_id, ()))
+            else members[story_id][0][0]
+        )
+        for story_id, head in heads.items()
+        if members.get(story_id)
+    }
+    vectors = {
+        r.article_id: vector_from_bytes(r.vector)
+        for r in connection.execute(
+            select(article_embeddings.c.article_id, article_embeddings.c.vector).where(
+                article_embeddings.c.article_id.in_(list(leads.values()))
+            )
+        )
+    }
+    pool = []
+    for story_id, lead in leads.items():
+        head = heads[story_id]
+        story_keys = [k for a, _ in members[story_id] for k in keys.get(a, ())]
+        lead_keys = keys.get(lead, [])
+        primary = next((k for k, _, origin in lead_keys if origin != "section"), None)
+        pool.append(
+            PoolStory(
+                story_id=story_id,
+                headline=head.headline,
+                lead_article_id=lead,
+                outlets=max(1, head.outlet_count or 1),
+                when=head.last_published,
+                articles=tuple(members[story_id]),
+                topics=frozenset(k for k, _, _ in story_keys),
+                primary=primary,
+                names={k: name for k, name, _ in reversed(story_keys)},
+                vector=vectors.get(lead),
+            )
+        )
+    return pool
+
+
+@dataclass(frozen=True, slots=True)
+class ReadArticle:
+    """An article a reader acted on, as the profile needs it."""
+
+    id: int
+    title: str
+    source: str | None
+    story_id: int | None
+    topics: list[str]  # topic keys, heaviest first
+    names: dict[str, str]  # topic key → display name
+    vector: np.ndarray | None
+
+
+def read_articles(connection: Connection, ids: Sequence[int]) -> dict[int, ReadArticle]:
+    """Titles, sources, topic keys and embeddings of the articles in a reader's history."""
+    found: dict[int, ReadArticle] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        keys: dict[int, list[tuple[str, str]]] = {}
+        for r in connection.execute(
+            select(article_topics.c.article_id, article_topics.c.topic_id, topics.c.name)
+            .join(topics, topics.c.id == article_topics.c.topic_id)
+            .where(article_topics.c.article_id.in_(chunk))
+            .order_by(article_topics.c.article_id, article_topics.c.weight.desc())
+        ):
+            keys.setdefault(r.article_id, []).append((topic_key(r.topic_id), r.name))
+        rows = connection.execute(
+            select(
+                articles.c.id,
+                articles.c.title,
+                articles.c.source_name,
+                articles.c.story_id,
+                article_embeddings.c.vector,
+            )
+            .outerjoin(article_embeddings, article_embeddings.c.article_id == articles.c.id)
+            .where(articles.c.id.in_(chunk))
+        )
+        for r in rows:
+            pairs = keys.get(r.id, [])
+            found[r.id] = ReadArticle(
+                id=r.id,
+                title=r.title,
+                source=r.source_name,
+                story_id=r.story_id,
+                topics=[k for k, _ in pairs],
+                names=dict(reversed(pairs)),
+                vector=None if r.vector is None else vector_from_bytes(r.vector),
+            )
+    return found
+
+
+def topic_names(connection: Connection, keys: Iterable[str]) -> dict[str, str]:
+    """Display names of topic keys that exist (labels, entities or sections of that key)."""
+    keys = list(dict.fromkeys(keys))
+    ids = [f"{prefix}:{key}" for key in keys for prefix in ("label", "entity", "section")]
+    names: dict[str, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for r in connection.execute(
+            select(topics.c.id, topics.c.name).where(topics.c.id.in_(ids[start : start + _CHUNK]))
+        ):
+            names.setdefault(topic_key(r.id), r.name)
+    return names
+
+
+def popular_topics(connection: Connection, limit: int) -> list[tuple[str, str, int]]:
+    """(key, name, articles) of the most used labels and entities — what onboarding offers."""
+    rows = connection.execute(
+        select(topics.c.id, topics.c.name, func.count().label("n"))
+        .join(article_topics, article_topics.c.topic_id == topics.c.id)
+        .where(topics.c.kind != "section")
+        .group_by(topics.c.id, topics.c.name)
+        .order_by(func.count().desc(), topics.c.name)
+        .limit(limit * 2)
+    )
+    seen: dict[str, tuple[str, str, int]] = {}
+    for r in rows:
+        key = topic_key(r.id)
+        if key not in seen:
+            seen[key] = (key, r.name, r.n)
+    return list(seen.values())[:limit]

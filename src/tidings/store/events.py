@@ -1,0 +1,137 @@
+"""The append-only event log: reading it back per reader, and counting popularity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, case, func, insert, select
+
+from tidings.rank.signals import CLICKS, STATE_KINDS, Event, Kind
+from tidings.store.schema import events
+
+HISTORY_LIMIT = 500  # newest opens / dwells / shares / "fewer like this" read per reader
+IMPRESSION_LIMIT = 1000  # newest impressions read per reader (the "already seen" penalty)
+
+
+def append(connection: Connection, reader_id: int, rows: Sequence[Event]) -> None:
+    if not rows:
+        return
+    connection.execute(
+        insert(events),
+        [
+            {
+                "reader_id": reader_id,
+                "kind": str(e.kind),
+                "article_id": e.article_id,
+                "story_id": e.story_id,
+                "target": e.target,
+                "value": e.value,
+                "request": e.request,
+                "created_at": e.created,
+            }
+            for e in rows
+        ],
+    )
+
+
+def to_event(row: Any) -> Event:
+    return Event(
+        kind=Kind(row.kind),
+        created=row.created_at,
+        article_id=row.article_id,
+        story_id=row.story_id,
+        target=row.target,
+        value=row.value,
+        request=row.request,
+        id=row.id,
+    )
+
+
+def for_reader(connection: Connection, reader_id: int) -> list[Event]:
+    """The events that make up a reader's state and profile, oldest first.
+
+    Every follow, mute, hide and save (they are few and must never be forgotten); the
+    newest :data:`HISTORY_LIMIT` reading events and :data:`IMPRESSION_LIMIT` impressions.
+    """
+    mine = events.c.reader_id == reader_id
+    state = select(events).where(mine, events.c.kind.in_([str(k) for k in STATE_KINDS]))
+    reading = (
+        select(events)
+        .where(mine, events.c.kind.not_in([str(k) for k in STATE_KINDS | {Kind.IMPRESSION}]))
+        .order_by(events.c.id.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    shown = (
+        select(events)
+        .where(mine, events.c.kind == str(Kind.IMPRESSION))
+        .order_by(events.c.id.desc())
+        .limit(IMPRESSION_LIMIT)
+    )
+    found: list[Event] = []
+    for query in (state, reading, shown):
+        found.extend(to_event(r) for r in connection.execute(query))
+    found.sort(key=lambda e: e.id)
+    return found
+
+
+_CLICKED = func.sum(case((events.c.kind.in_([str(k) for k in CLICKS]), 1), else_=0))
+_SHOWN = func.sum(case((events.c.kind == str(Kind.IMPRESSION), 1), else_=0))
+
+
+def popularity(connection: Connection, since: datetime) -> dict[int, tuple[int, int]]:
+    """Per story, (clicks, impressions) by all readers since ``since``."""
+    rows = connection.execute(
+        select(events.c.story_id, _CLICKED, _SHOWN)
+        .where(events.c.created_at >= since, events.c.story_id.is_not(None))
+        .group_by(events.c.story_id)
+    )
+    return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+
+
+def popularity_by_fold(connection: Connection, folds: int) -> dict[int, dict[int, list[int]]]:
+    """fold → story → [clicks, impressions], readers split into folds by ``id % folds``."""
+    fold = events.c.reader_id % folds
+    rows = connection.execute(
+        select(fold, events.c.story_id, _CLICKED, _SHOWN)
+        .where(events.c.story_id.is_not(None))
+        .group_by(fold, events.c.story_id)
+    )
+    out: dict[int, dict[int, list[int]]] = {}
+    for f, story, clicks, shown in rows:
+        out.setdefault(int(f), {})[story] = [int(clicks or 0), int(shown or 0)]
+    return out
+
+
+def newest_requests(connection: Connection, limit: int) -> list[tuple[str, int]]:
+    """(request, reader id) of the newest ``limit`` feed requests (impressions shown together)."""
+    rows = connection.execute(
+        select(events.c.request, events.c.reader_id)
+        .where(events.c.kind == str(Kind.IMPRESSION), events.c.request.is_not(None))
+        .group_by(events.c.request, events.c.reader_id)
+        .order_by(func.max(events.c.id).desc())
+        .limit(limit)
+    )
+    return [(r.request, r.reader_id) for r in rows]
+
+
+def of_readers(connection: Connection, reader_ids: Sequence[int]) -> dict[int, list[Event]]:
+    """Every event of these readers, oldest first, per reader."""
+    found: dict[int, list[Event]] = {}
+    ids = list(reader_ids)
+    for start in range(0, len(ids), 500):
+        for row in connection.execute(
+            select(events)
+            .where(events.c.reader_id.in_(ids[start : start + 500]))
+            .order_by(events.c.id)
+        ):
+            found.setdefault(row.reader_id, []).append(to_event(row))
+    return found
+
+
+def count(connection: Connection, reader_id: int | None = None) -> int:
+    query = select(func.count()).select_from(events)
+    if reader_id is not None:
+        query = query.where(events.c.reader_id == reader_id)
+    return connection.execute(query).scalar_one()

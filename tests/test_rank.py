@@ -1,0 +1,121 @@
+"""The ranker's pure parts: a reader's state from their events, diversity, and reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from tidings.rank import diversity, profile, reasons
+from tidings.rank.features import FEATURES, Candidates, Profile, features, topic_key
+from tidings.rank.scorer import PRIOR, fit, from_dict
+from tidings.rank.signals import Event, Kind
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_later_choices_win_and_nothing_is_forgotten() -> None:
+    state = profile.fold(
+        [
+            Event(Kind.FOLLOW, at(0), target="north-korea"),
+            Event(Kind.MUTE, at(1), target="north-korea"),  # mute replaces the follow
+            Event(Kind.FOLLOW, at(2), target="kim-jong-un"),
+            Event(Kind.HIDE, at(3), story_id=7),
+            Event(Kind.HIDE, at(4), story_id=8),
+            Event(Kind.UNHIDE, at(5), story_id=8),
+            Event(Kind.OPEN, at(6), article_id=70, story_id=9),
+            Event(Kind.IMPRESSION, at(7), story_id=10),
+            Event(Kind.IMPRESSION, at(8), story_id=10),
+        ]
+    )
+    assert state.followed == {"kim-jong-un"}
+    assert state.muted == {"north-korea"}
+    assert set(state.hidden) == {7}
+    assert set(state.read_stories) == {9}
+    assert state.seen[10] == 2
+
+
+def test_a_long_read_counts_more_than_a_glance() -> None:
+    state = profile.fold(
+        [
+            Event(Kind.OPEN, at(0), article_id=1, story_id=1),
+            Event(Kind.DWELL, at(1), article_id=1, story_id=1, value=120),
+            Event(Kind.OPEN, at(2), article_id=2, story_id=2),
+            Event(Kind.DWELL, at(3), article_id=2, story_id=2, value=3),
+        ]
+    )
+    assert state.interest[1][0] > state.interest[2][0]
+
+
+def test_labels_and_entities_of_one_name_are_one_topic() -> None:
+    assert topic_key("label:north-korea") == topic_key("entity:north-korea") == "north-korea"
+
+
+def _candidates(vectors: np.ndarray, topics: list[set[str]]) -> Candidates:
+    k = len(vectors)
+    return Candidates(
+        ids=list(range(k)),
+        vectors=vectors.astype(np.float32),
+        topics=[frozenset(t) for t in topics],
+        sources=[None] * k,
+        age_hours=np.full(k, 5.0),
+        clicks=np.zeros(k),
+        impressions=np.zeros(k),
+        outlets=np.ones(k),
+    )
+
+
+def test_a_followed_topic_outranks_an_otherwise_equal_story_and_is_the_reason() -> None:
+    candidates = _candidates(np.eye(2), [{"north-korea"}, {"football"}])
+    reader = Profile(followed=frozenset({"north-korea"}))
+    matrix = features(reader, candidates)
+    scores = PRIOR.score(matrix)
+    assert scores[0] > scores[1]
+    reason = reasons.explain(
+        PRIOR.contributions(matrix)[0], matrix[0], reasons.Evidence(followed="North Korea")
+    )
+    assert reason.text == "You follow North Korea"
+
+
+def test_fewer_like_this_pushes_similar_stories_down() -> None:
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0]])
+    candidates = _candidates(vectors, [set(), set()])
+    neutral = PRIOR.score(features(Profile(), candidates))
+    fewer = Profile(fewer_like=np.array([[1.0, 0.0]], dtype=np.float32))
+    scores = PRIOR.score(features(fewer, candidates))
+    assert neutral[0] == neutral[1]
+    assert scores[0] < scores[1]
+
+
+def test_a_page_is_never_all_one_topic() -> None:
+    # Twelve near-identical stories on one topic outscore six on others.
+    rng = np.random.default_rng(0)
+    same = np.tile([1.0, 0.0, 0.0], (12, 1)) + rng.normal(0, 0.01, (12, 3))
+    other = rng.normal(0, 1, (6, 3))
+    vectors = np.vstack([same, other])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = np.array([10.0 - i * 0.01 for i in range(12)] + [5.0] * 6)
+    primary = ["brexit"] * 12 + [f"t{i}" for i in range(6)]
+    order = diversity.diversify(scores, vectors, primary, 9)
+    assert len(order) == 9 and len(set(order)) == 9
+    assert sum(primary[i] == "brexit" for i in order) == diversity.PER_TOPIC
+    assert order[0] == 0  # the best story still leads
+    # when nothing else is left, the capped topic fills the page rather than leaving it short
+    assert len(diversity.diversify(scores, vectors, primary, 18)) == 18
+
+
+def test_a_learned_scorer_survives_saving_and_loading() -> None:
+    rng = np.random.default_rng(1)
+    matrix = rng.random((400, len(FEATURES))).astype(np.float32)
+    labels = (matrix[:, FEATURES.index("ctr")] > 0.7).astype(int)
+    for kind in ("logistic", "lightgbm"):
+        scorer = fit(matrix, labels, [10] * 40, kind=kind)
+        again = from_dict(scorer.to_dict())
+        assert np.allclose(scorer.score(matrix), again.score(matrix))
+        # it learned which feature matters
+        importance = np.abs(scorer.contributions(matrix)).mean(axis=0)
+        assert int(np.argmax(importance)) == FEATURES.index("ctr")
