@@ -221,6 +221,10 @@ def demo(understand: Understand = True, as_json: AsJson = False, db: Db = None) 
     )
     console.print(_articles_table(latest, "Newest stored articles"))
     console.print("See one with [bold]tidings articles show ID[/].")
+    console.print(
+        "Your own feed: [bold]tidings topics[/], then [bold]tidings readers add you "
+        "--follow 'Barack Obama'[/] and [bold]tidings feed you[/]."
+    )
 
 
 @articles_app.command("list")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,20 +36,25 @@ def diversify(
     vecs = vectors[order] if vectors.size else np.zeros((len(order), 1), dtype=np.float32)
     closest = np.full(len(order), -1.0)
     taken = np.zeros(len(order), dtype=bool)
-    per: Counter[str] = Counter()
+    # Main topics as small integers (-1: none), so the cap is one vectorised lookup per step.
+    codes_of: dict[str, int] = {}
+    codes = np.array(
+        [
+            -1 if primary[i] is None else codes_of.setdefault(primary[i], len(codes_of))
+            for i in order
+        ]
+    )
+    per = np.zeros(len(codes_of) + 1, dtype=np.int64)  # the last slot counts "no topic"
     chosen: list[int] = []
     while len(chosen) < min(limit, len(order)):
         value = relevance_weight * relevance - (1 - relevance_weight) * np.maximum(closest, 0)
         value[taken] = -np.inf
-        capped = np.array(
-            [primary[i] is not None and per[primary[i]] >= per_topic for i in order], dtype=bool
-        )
-        allowed = np.where(capped & ~taken, -np.inf, value)
+        capped = (codes >= 0) & (per[codes] >= per_topic)
+        allowed = np.where(capped, -np.inf, value)
         best = int(np.argmax(allowed)) if np.isfinite(allowed).any() else int(np.argmax(value))
         taken[best] = True
-        index = int(order[best])
-        chosen.append(index)
-        if primary[index] is not None:
-            per[primary[index]] += 1
+        chosen.append(int(order[best]))
+        if codes[best] >= 0:
+            per[codes[best]] += 1
         closest = np.maximum(closest, vecs @ vecs[best])
     return chosen

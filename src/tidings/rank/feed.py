@@ -36,8 +36,9 @@ from tidings.store.schema import scorers
 
 POOL_STORIES = 1000
 POOL_SECONDS = 60.0
-FOLLOWED_STORIES = 100  # newest stories per followed topic, added to the pool
+FOLLOWED_STORIES = 40  # newest stories per followed topic, added to the pool
 POPULARITY_WINDOW = timedelta(days=2)
+SEEN_WINDOW = timedelta(days=7)  # impressions older than this no longer count as "seen"
 MAX_LIMIT = 200
 FRESH = 0.1  # freshness (about nine days old) under which "Among the newest stories" is no reason
 READ_SIMILARITY = 0.25  # cosine to an article read, for "Because you read …" to name it
@@ -117,7 +118,30 @@ class _Pool:
     popularity: dict[int, tuple[int, int]]
     clock: datetime  # "now" for freshness: the newest story's time when the store is an archive
     built: float
-    about: dict[str, list[PoolStory]] = field(default_factory=dict)
+    about: dict[str, list[PoolStory]] = field(default_factory=dict)  # topic key → stories
+    by_id: dict[int, PoolStory] = field(default_factory=dict)  # every story loaded so far
+
+    # Which sources tell each pool story: (stories, sources) 0/1, so choosing the lead
+    # source a reader likes best is one vectorised step, not a loop over articles.
+    source_names: list[str] = field(default_factory=list)
+    incidence: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+
+    row_of: dict[int, int] = field(default_factory=dict)  # story id → row in stories
+
+    def __post_init__(self) -> None:
+        self.by_id.update((s.story_id, s) for s in self.stories)
+        self.row_of = {s.story_id: row for row, s in enumerate(self.stories)}
+        index: dict[str, int] = {}
+        pairs = [
+            (row, index.setdefault(src, len(index)))
+            for row, story in enumerate(self.stories)
+            for _, src in story.articles
+            if src
+        ]
+        self.source_names = list(index)
+        self.incidence = np.zeros((len(self.stories), len(index)), dtype=np.float32)
+        for row, column in pairs:
+            self.incidence[row, column] = 1.0
 
 
 def _now() -> datetime:
@@ -140,8 +164,10 @@ class FeedBuilder:
         self._pool: _Pool | None = None
         self._scorer: tuple[float, Scorer] | None = None
         self._lock = threading.Lock()
+        self._refreshing: threading.Thread | None = None
 
     def invalidate(self) -> None:
+        """Forget the pool and scorer (after an ingest, or training): the next feed reloads."""
         with self._lock:
             self._pool = None
             self._scorer = None
@@ -149,10 +175,27 @@ class FeedBuilder:
     # -- shared state -----------------------------------------------------------------------
 
     def pool(self) -> _Pool:
+        """The shared candidate pool. The first call builds it; once it is older than
+        :data:`POOL_SECONDS` a background thread rebuilds it while readers keep being served
+        from the old one, so no reader waits for a rebuild."""
         with self._lock:
-            if self._pool is None or time.monotonic() - self._pool.built > POOL_SECONDS:
-                self._pool = self._build_pool()
-            return self._pool
+            pool = self._pool
+            if pool is None:
+                pool = self._pool = self._build_pool()
+            elif time.monotonic() - pool.built > POOL_SECONDS and not (
+                self._refreshing and self._refreshing.is_alive()
+            ):
+                self._refreshing = threading.Thread(
+                    target=self._refresh, name="tidings-feed-pool", daemon=True
+                )
+                self._refreshing.start()
+            return pool
+
+    def _refresh(self) -> None:
+        fresh = self._build_pool()
+        with self._lock:
+            if self._pool is not None:  # not invalidated meanwhile (then the next call builds)
+                self._pool = fresh
 
     def _build_pool(self) -> _Pool:
         now = _now()
@@ -180,11 +223,16 @@ class FeedBuilder:
         return PRIOR if row is None else from_dict(json.loads(row.model))
 
     def _about(self, pool: _Pool, keys: set[str]) -> list[PoolStory]:
+        """Stories about followed topics that the pool lacks; loaded once per pool."""
         missing = [k for k in keys if k not in pool.about]
         if missing:
             with self.engine.connect() as connection:
                 for key in missing:
-                    pool.about[key] = candidate_store.about(connection, [key], FOLLOWED_STORIES)
+                    ids = candidate_store.about(connection, [key], FOLLOWED_STORIES)
+                    unknown = [i for i in ids if i not in pool.by_id]
+                    for story in candidate_store.load(connection, unknown):
+                        pool.by_id[story.story_id] = story
+                    pool.about[key] = [pool.by_id[i] for i in ids if i in pool.by_id]
         return [s for k in keys for s in pool.about[k]]
 
     # -- one reader -------------------------------------------------------------------------
@@ -193,6 +241,7 @@ class FeedBuilder:
         with self.engine.connect() as connection:
             log = event_store.for_reader(connection, reader.id)
             state = profile.fold(log)
+            state.seen.update(event_store.seen(connection, reader.id, _now() - SEEN_WINDOW))
             wanted = [*profile.history_ids(state), *state.fewer_like]
             read = candidate_store.read_articles(connection, wanted)
         return state, read
@@ -220,8 +269,7 @@ class FeedBuilder:
         vectors = pool.vectors
         topic_keys = {k for k in state.followed if not k.startswith("source:")}
         if topic_keys:
-            known = {s.story_id for s in stories}
-            extra = [s for s in self._about(pool, topic_keys) if s.story_id not in known]
+            extra = [s for s in self._about(pool, topic_keys) if s.story_id not in pool.row_of]
             extra = list({s.story_id: s for s in extra}.values())
             if extra:
                 stories = stories + extra
@@ -331,6 +379,9 @@ def _offset(cursor: str | None) -> int:
 
 def _filter(stories: list[PoolStory], state: profile.ReaderState) -> dict[int, Filtered]:
     out: dict[int, Filtered] = {}
+    if not (state.hidden or state.muted or state.read_stories):
+        return out
+    muted_sources = {m for m in state.muted if m.startswith("source:")}
     for s in stories:
         if s.story_id in out:
             continue
@@ -339,16 +390,17 @@ def _filter(stories: list[PoolStory], state: profile.ReaderState) -> dict[int, F
                 s.story_id, s.headline, "hidden", "You hid this story", state.hidden[s.story_id]
             )
             continue
-        muted = sorted(s.topics & state.muted)
+        muted = sorted(s.topics & state.muted) if state.muted else []
         if muted:
             name = s.names.get(muted[0], muted[0])
             out[s.story_id] = Filtered(s.story_id, s.headline, "muted", f"You muted {name}")
             continue
-        sources = {f"source:{src}" for _, src in s.articles if src}
-        if sources and sources <= state.muted:
-            source = sorted(sources)[0].removeprefix("source:")
-            out[s.story_id] = Filtered(s.story_id, s.headline, "muted", f"You muted {source}")
-            continue
+        if muted_sources:
+            sources = {f"source:{src}" for _, src in s.articles if src}
+            if sources and sources <= muted_sources:
+                source = sorted(sources)[0].removeprefix("source:")
+                out[s.story_id] = Filtered(s.story_id, s.headline, "muted", f"You muted {source}")
+                continue
         if s.story_id in state.read_stories:
             out[s.story_id] = Filtered(
                 s.story_id,
@@ -376,7 +428,7 @@ def _candidates(
         ids=[s.story_id for s in stories],
         vectors=vectors,
         topics=[s.topics for s in stories],
-        sources=[_lead_source(s, reader_profile) for s in stories],
+        sources=_lead_sources(stories, pool, reader_profile),
         age_hours=age,
         clicks=np.array([c for c, _ in popular], dtype=np.float64),
         impressions=np.array([n for _, n in popular], dtype=np.float64),
@@ -407,7 +459,31 @@ def _lead(story: PoolStory, reader_profile: Profile) -> int:
     return story.lead_article_id
 
 
+def _lead_sources(
+    stories: list[PoolStory], pool: _Pool, reader_profile: Profile
+) -> list[str | None]:
+    """Per candidate, the source of the article this reader would be shown."""
+    sources = [s.lead_source for s in stories]
+    if not (reader_profile.source_affinity or reader_profile.followed or reader_profile.muted):
+        return sources
+    rank = np.array([_source_rank(n, reader_profile) for n in pool.source_names])
+    if not len(rank) or rank.max() <= 0:
+        return sources
+    rows = pool.row_of
+    best_score = np.where(pool.incidence > 0, rank, -np.inf)
+    best = best_score.argmax(axis=1)
+    for n, story in enumerate(stories):
+        row = rows.get(story.story_id)
+        if row is None:
+            sources[n] = _lead_source(story, reader_profile)
+        elif story.mixed and best_score[row, best[row]] > 0:
+            sources[n] = pool.source_names[best[row]]
+    return sources
+
+
 def _lead_source(story: PoolStory, reader_profile: Profile) -> str | None:
+    if not story.mixed:
+        return story.articles[0][1] if story.articles else None
     lead = _lead(story, reader_profile)
     return next((src for a, src in story.articles if a == lead), None)
 

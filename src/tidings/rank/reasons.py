@@ -13,12 +13,22 @@ _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 _GROUPS: dict[str, tuple[str, ...]] = {
     "followed": ("followed",),
     "topic": ("topic_affinity", "topic_affinity_sum"),
-    "read": ("similarity_mean", "similarity_max"),
+    "read": ("similarity_mean", "similarity_max", "similarity_top", "similarity_rank"),
     "source": ("source_affinity",),
-    "popular": ("popularity", "ctr"),
+    "popular": (
+        "popularity",
+        "ctr",
+        "ctr_rank",
+        "exposure",
+        "recent_popularity",
+        "recent_ctr",
+        "recent_ctr_rank",
+    ),
     "fresh": ("freshness",),
     "outlets": ("story_size",),
 }
+# Only features the matrix has (a group may name one a later version renames).
+_GROUPS = {g: tuple(n for n in names if n in _COLUMN) for g, names in _GROUPS.items()}
 
 
 @dataclass(frozen=True, slots=True)

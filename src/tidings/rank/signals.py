@@ -29,6 +29,8 @@ class Kind(StrEnum):
 ABOUT_TARGET = frozenset({Kind.FOLLOW, Kind.UNFOLLOW, Kind.MUTE, Kind.UNMUTE})
 # Undo pairs: the later of the two wins.
 STATE_KINDS = frozenset({Kind.SAVE, Kind.UNSAVE, Kind.HIDE, Kind.UNHIDE} | set(ABOUT_TARGET))
+# What the profile is made of (besides the state kinds above).
+READING_KINDS = frozenset({Kind.OPEN, Kind.DWELL, Kind.SHARE, Kind.FEWER_LIKE})
 # How much an interaction says "more like this" (dwell adds up to DWELL_CAP on top).
 INTEREST = {Kind.OPEN: 1.0, Kind.SAVE: 2.0, Kind.SHARE: 2.0}
 DWELL_SECONDS_FOR_ONE = 60.0  # a minute's reading counts as much as one more open

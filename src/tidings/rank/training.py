@@ -85,6 +85,13 @@ def train(
         popularity = event_store.popularity_by_fold(connection, FOLDS)
     newest_story = max((s.when for s in stories.values() if s.when), default=None)
 
+    # Built once, not per request: what every replayed profile and candidate list reads.
+    fold_counts = [_other_folds(popularity, fold) for fold in range(FOLDS)]
+    history = _History(
+        vectors={i: a.vector for i, a in read.items() if a.vector is not None},
+        topics={i: a.topics for i, a in read.items()},
+        sources={i: a.source for i, a in read.items()},
+    )
     matrices: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     groups: list[int] = []
@@ -92,7 +99,7 @@ def train(
     done = 0
     for reader_id, entries in log.items():
         fold = reader_id % FOLDS
-        counts = _other_folds(popularity, fold)
+        counts = fold_counts[fold]
         clicks_after = _clicks(entries)
         state = profile.ReaderState()
         i = 0
@@ -103,7 +110,7 @@ def train(
                 while end < len(entries) and entries[end].request == e.request:
                     end += 1
                 batch = entries[i:end]
-                row = _rows(batch, state, stories, read, counts, clicks_after, newest_story)
+                row = _rows(batch, state, stories, history, counts, clicks_after, newest_story)
                 if row is not None:
                     matrices.append(row[0])
                     labels.append(row[1])
@@ -157,6 +164,15 @@ def train(
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class _History:
+    """Embeddings, topic keys and sources of every article the replayed readers acted on."""
+
+    vectors: dict[int, np.ndarray]
+    topics: dict[int, list[str]]
+    sources: dict[int, str | None]
+
+
 def _other_folds(
     popularity: dict[int, dict[int, list[int]]], fold: int
 ) -> dict[int, tuple[float, float]]:
@@ -185,7 +201,7 @@ def _rows(
     batch: list[Event],
     state: profile.ReaderState,
     stories: dict[int, Any],
-    read: dict[int, Any],
+    history: _History,
     counts: dict[int, tuple[float, float]],
     clicks_after: dict[int, list[datetime]],
     newest_story: datetime | None,
@@ -199,9 +215,9 @@ def _rows(
     reader_profile = profile.profile(
         state,
         now=when,
-        vectors={i: a.vector for i, a in read.items() if a.vector is not None},
-        topics={i: a.topics for i, a in read.items()},
-        sources={i: a.source for i, a in read.items()},
+        vectors=history.vectors,
+        topics=history.topics,
+        sources=history.sources,
     )
     dim = next((len(s.vector) for s in shown if s.vector is not None), 0)
     vectors = np.zeros((len(shown), dim), dtype=np.float32)

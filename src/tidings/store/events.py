@@ -8,11 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, insert, select
 
-from tidings.rank.signals import CLICKS, STATE_KINDS, Event, Kind
+from tidings.rank.signals import CLICKS, READING_KINDS, STATE_KINDS, Event, Kind
 from tidings.store.schema import events
 
-HISTORY_LIMIT = 500  # newest opens / dwells / shares / "fewer like this" read per reader
-IMPRESSION_LIMIT = 1000  # newest impressions read per reader (the "already seen" penalty)
+HISTORY_LIMIT = 200  # newest opens / dwells / shares / "fewer like this" read per reader
 
 
 def append(connection: Connection, reader_id: int, rows: Sequence[Event]) -> None:
@@ -50,30 +49,37 @@ def to_event(row: Any) -> Event:
 
 
 def for_reader(connection: Connection, reader_id: int) -> list[Event]:
-    """The events that make up a reader's state and profile, oldest first.
-
-    Every follow, mute, hide and save (they are few and must never be forgotten); the
-    newest :data:`HISTORY_LIMIT` reading events and :data:`IMPRESSION_LIMIT` impressions.
-    """
+    """The events that make up a reader's state and profile, oldest first: every follow,
+    mute, hide and save (they are few and must never be forgotten), and the newest
+    :data:`HISTORY_LIMIT` reading events. Impressions are counted by :func:`seen`."""
     mine = events.c.reader_id == reader_id
     state = select(events).where(mine, events.c.kind.in_([str(k) for k in STATE_KINDS]))
     reading = (
         select(events)
-        .where(mine, events.c.kind.not_in([str(k) for k in STATE_KINDS | {Kind.IMPRESSION}]))
+        .where(mine, events.c.kind.in_([str(k) for k in READING_KINDS]))
         .order_by(events.c.id.desc())
         .limit(HISTORY_LIMIT)
     )
-    shown = (
-        select(events)
-        .where(mine, events.c.kind == str(Kind.IMPRESSION))
-        .order_by(events.c.id.desc())
-        .limit(IMPRESSION_LIMIT)
-    )
     found: list[Event] = []
-    for query in (state, reading, shown):
+    for query in (state, reading):
         found.extend(to_event(r) for r in connection.execute(query))
     found.sort(key=lambda e: e.id)
     return found
+
+
+def seen(connection: Connection, reader_id: int, since: datetime) -> dict[int, int]:
+    """Per story, how often it was shown to this reader since ``since``."""
+    rows = connection.execute(
+        select(events.c.story_id, func.count())
+        .where(
+            events.c.reader_id == reader_id,
+            events.c.kind == str(Kind.IMPRESSION),
+            events.c.created_at >= since,
+            events.c.story_id.is_not(None),
+        )
+        .group_by(events.c.story_id)
+    )
+    return {story: n for story, n in rows}
 
 
 _CLICKED = func.sum(case((events.c.kind.in_([str(k) for k in CLICKS]), 1), else_=0))

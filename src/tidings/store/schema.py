@@ -82,6 +82,7 @@ article_topics = Table(
     Column("origin", String(32), nullable=False, server_default="source"),
     Column("weight", Float, nullable=False, server_default="1"),  # mentions, or confidence
     Index("ix_article_topics_topic", "topic_id"),
+    Index("ix_article_topics_topic_article", "topic_id", "article_id"),
 )
 
 stories = Table(

@@ -1,4 +1,4 @@
-"""Readers, their append-only events, and trained scorers.
+"""Readers, their append-only events, trained scorers, and topic → newest articles.
 
 Revision ID: 0003
 Revises: 0002
@@ -42,6 +42,8 @@ def upgrade() -> None:
     op.create_index("ix_events_reader", "events", ["reader_id", "id"])
     op.create_index("ix_events_reader_kind", "events", ["reader_id", "kind", "id"])
     op.create_index("ix_events_created_at", "events", ["created_at"])
+    # The newest articles on a topic, read in index order (a followed topic's stories).
+    op.create_index("ix_article_topics_topic_article", "article_topics", ["topic_id", "article_id"])
     op.create_table(
         "scorers",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -54,5 +56,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("scorers")
+    op.drop_index("ix_article_topics_topic_article", "article_topics")
     op.drop_table("events")
     op.drop_table("readers")
