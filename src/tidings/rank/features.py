@@ -118,18 +118,30 @@ def features(profile: Profile, candidates: Candidates) -> np.ndarray:
         return out
     column = {name: i for i, name in enumerate(FEATURES)}
 
+    # Set intersections run in C: only the few keys a candidate shares with the reader's
+    # profile are looked at in Python (a feed scores ~1,000 candidates per request).
+    affinity = profile.topic_affinity
+    known = frozenset(affinity)
+    followed_sources = {f[len("source:") :] for f in profile.followed if f.startswith("source:")}
+    follow, top, total, by_source = (
+        column["followed"],
+        column["topic_affinity"],
+        column["topic_affinity_sum"],
+        column["source_affinity"],
+    )
     for row, (keys, source) in enumerate(zip(candidates.topics, candidates.sources, strict=True)):
         if profile.followed and (
-            not keys.isdisjoint(profile.followed)
-            or (source is not None and f"source:{source}" in profile.followed)
+            not keys.isdisjoint(profile.followed) or source in followed_sources
         ):
-            out[row, column["followed"]] = 1.0
-        if profile.topic_affinity and keys:
-            shares = [profile.topic_affinity.get(key, 0.0) for key in keys]
-            out[row, column["topic_affinity"]] = max(shares)
-            out[row, column["topic_affinity_sum"]] = min(1.0, sum(shares))
+            out[row, follow] = 1.0
+        if known:
+            common = keys & known
+            if common:
+                shares = [affinity[key] for key in common]
+                out[row, top] = max(shares)
+                out[row, total] = min(1.0, sum(shares))
         if source is not None and profile.source_affinity:
-            out[row, column["source_affinity"]] = profile.source_affinity.get(source, 0.0)
+            out[row, by_source] = profile.source_affinity.get(source, 0.0)
 
     vectors = candidates.vectors
     has_vectors = vectors.ndim == 2 and vectors.shape[1] > 0
