@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +37,9 @@ from tidings.store.schema import scorers
 
 POOL_STORIES = 1000
 POOL_SECONDS = 60.0
+READ_CACHE = 50_000  # articles kept in memory for building profiles
+ARTICLE_CACHE = 5_000  # whole articles kept in memory for showing feed items
+ABOUT_SECONDS = 600.0  # how long a followed topic's story list is reused
 FOLLOWED_STORIES = 40  # newest stories per followed topic, added to the pool
 POPULARITY_WINDOW = timedelta(days=2)
 SEEN_WINDOW = timedelta(days=7)  # impressions older than this no longer count as "seen"
@@ -118,7 +122,8 @@ class _Pool:
     popularity: dict[int, tuple[int, int]]
     clock: datetime  # "now" for freshness: the newest story's time when the store is an archive
     built: float
-    about: dict[str, list[PoolStory]] = field(default_factory=dict)  # topic key → stories
+    # topic key → (when loaded, its newest stories)
+    about: dict[str, tuple[float, list[PoolStory]]] = field(default_factory=dict)
     by_id: dict[int, PoolStory] = field(default_factory=dict)  # every story loaded so far
 
     # Which sources tell each pool story: (stories, sources) 0/1, so choosing the lead
@@ -165,12 +170,18 @@ class FeedBuilder:
         self._scorer: tuple[float, Scorer] | None = None
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
+        # Articles readers acted on (their history), by id: read once, shared by every
+        # reader; emptied with the pool on ingest. Bounded so a long-running server stays small.
+        self._read: OrderedDict[int, Any] = OrderedDict()
+        self._articles: OrderedDict[int, Article] = OrderedDict()  # leads shown in feeds
 
     def invalidate(self) -> None:
         """Forget the pool and scorer (after an ingest, or training): the next feed reloads."""
         with self._lock:
             self._pool = None
             self._scorer = None
+            self._read.clear()
+            self._articles.clear()
 
     # -- shared state -----------------------------------------------------------------------
 
@@ -194,7 +205,16 @@ class FeedBuilder:
     def _refresh(self) -> None:
         fresh = self._build_pool()
         with self._lock:
-            if self._pool is not None:  # not invalidated meanwhile (then the next call builds)
+            old = self._pool
+            if old is not None:  # not invalidated meanwhile (then the next call builds)
+                # Followed-topic lists carry over for ABOUT_SECONDS: thousands of topics are
+                # followed, and reloading them all every minute would keep the cache cold.
+                keep = time.monotonic() - ABOUT_SECONDS
+                for key, (built, stories) in old.about.items():
+                    if built >= keep and key not in fresh.about:
+                        fresh.about[key] = (built, stories)
+                        for story in stories:
+                            fresh.by_id.setdefault(story.story_id, story)
                 self._pool = fresh
 
     def _build_pool(self) -> _Pool:
@@ -223,7 +243,8 @@ class FeedBuilder:
         return PRIOR if row is None else from_dict(json.loads(row.model))
 
     def _about(self, pool: _Pool, keys: set[str]) -> list[PoolStory]:
-        """Stories about followed topics that the pool lacks; loaded once per pool."""
+        """The newest stories about followed topics, loaded once per topic and kept for
+        :data:`ABOUT_SECONDS` (across pool refreshes)."""
         missing = [k for k in keys if k not in pool.about]
         if missing:
             with self.engine.connect() as connection:
@@ -232,8 +253,9 @@ class FeedBuilder:
                     unknown = [i for i in ids if i not in pool.by_id]
                     for story in candidate_store.load(connection, unknown):
                         pool.by_id[story.story_id] = story
-                    pool.about[key] = [pool.by_id[i] for i in ids if i in pool.by_id]
-        return [s for k in keys for s in pool.about[k]]
+                    stories = [pool.by_id[i] for i in ids if i in pool.by_id]
+                    pool.about[key] = (time.monotonic(), stories)
+        return [s for k in keys for s in pool.about[k][1]]
 
     # -- one reader -------------------------------------------------------------------------
 
@@ -243,8 +265,35 @@ class FeedBuilder:
             state = profile.fold(log)
             state.seen.update(event_store.seen(connection, reader.id, _now() - SEEN_WINDOW))
             wanted = [*profile.history_ids(state), *state.fewer_like]
-            read = candidate_store.read_articles(connection, wanted)
+            read = self._read_articles(connection, wanted)
         return state, read
+
+    def _leads(self, ids: list[int]) -> dict[int, Article]:
+        with self._lock:
+            found = {i: self._articles[i] for i in ids if i in self._articles}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            with self.engine.connect() as connection:
+                loaded = article_store.get_many(connection, missing)
+            found.update(loaded)
+            with self._lock:
+                self._articles.update(loaded)
+                while len(self._articles) > ARTICLE_CACHE:
+                    self._articles.popitem(last=False)
+        return found
+
+    def _read_articles(self, connection: Any, ids: list[int]) -> dict[int, Any]:
+        with self._lock:
+            found = {i: self._read[i] for i in ids if i in self._read}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            loaded = candidate_store.read_articles(connection, missing)
+            found.update(loaded)
+            with self._lock:
+                self._read.update(loaded)
+                while len(self._read) > READ_CACHE:
+                    self._read.popitem(last=False)
+        return found
 
     def _profile(self, state: profile.ReaderState, read: dict[int, Any]) -> Profile:
         return profile.profile(
@@ -333,8 +382,7 @@ class FeedBuilder:
             return []
         chosen = [kept[i] for i in order]
         leads = [_lead(s, reader_profile) for s in chosen]
-        with self.engine.connect() as connection:
-            found = article_store.get_many(connection, leads)
+        found = self._leads(leads)
         # What sets each item apart on this page: contributions every item shares (the
         # click-through prior, say) are no reason to show any one of them.
         contributions = scorer.contributions(matrix[order])
