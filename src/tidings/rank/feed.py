@@ -40,6 +40,7 @@ POOL_SECONDS = 60.0
 READ_CACHE = 50_000  # articles kept in memory for building profiles
 ARTICLE_CACHE = 5_000  # whole articles kept in memory for showing feed items
 ABOUT_SECONDS = 600.0  # how long a followed topic's story list is reused
+WARM_TOPICS = 300  # the most followed topics, loaded in the background with each pool
 FOLLOWED_STORIES = 40  # newest stories per followed topic, added to the pool
 POPULARITY_WINDOW = timedelta(days=2)
 SEEN_WINDOW = timedelta(days=7)  # impressions older than this no longer count as "seen"
@@ -193,28 +194,44 @@ class FeedBuilder:
             pool = self._pool
             if pool is None:
                 pool = self._pool = self._build_pool()
+                self._start(self._warm, pool)
             elif time.monotonic() - pool.built > POOL_SECONDS and not (
                 self._refreshing and self._refreshing.is_alive()
             ):
-                self._refreshing = threading.Thread(
-                    target=self._refresh, name="tidings-feed-pool", daemon=True
-                )
-                self._refreshing.start()
+                self._start(self._refresh)
             return pool
+
+    def _start(self, target: Any, *args: Any) -> None:
+        self._refreshing = threading.Thread(
+            target=target, args=args, name="tidings-feed-pool", daemon=True
+        )
+        self._refreshing.start()
+
+    def _warm(self, pool: _Pool) -> None:
+        """Load the most followed topics' stories off the request path."""
+        with self.engine.connect() as connection:
+            popular = event_store.most_followed(connection, WARM_TOPICS)
+        self._about(pool, set(popular))
 
     def _refresh(self) -> None:
         fresh = self._build_pool()
         with self._lock:
             old = self._pool
-            if old is not None:  # not invalidated meanwhile (then the next call builds)
-                # Followed-topic lists carry over for ABOUT_SECONDS: thousands of topics are
-                # followed, and reloading them all every minute would keep the cache cold.
-                keep = time.monotonic() - ABOUT_SECONDS
-                for key, (built, stories) in old.about.items():
-                    if built >= keep and key not in fresh.about:
-                        fresh.about[key] = (built, stories)
-                        for story in stories:
-                            fresh.by_id.setdefault(story.story_id, story)
+        if old is None:  # invalidated meanwhile: the next call builds
+            return
+        # Followed-topic lists carry over for ABOUT_SECONDS: thousands of topics are
+        # followed, and reloading them all every minute would keep the cache cold.
+        keep = time.monotonic() - ABOUT_SECONDS
+        for key, (built, stories) in list(old.about.items()):
+            if built >= keep:
+                fresh.about[key] = (built, stories)
+                for story in stories:
+                    fresh.by_id.setdefault(story.story_id, story)
+        # The most followed topics are loaded here, off the request path, so that the
+        # readers who follow them never wait for the lookup.
+        self._warm(fresh)
+        with self._lock:
+            if self._pool is not None:
                 self._pool = fresh
 
     def _build_pool(self) -> _Pool:

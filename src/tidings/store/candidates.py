@@ -30,10 +30,7 @@ class PoolStory:
     names: dict[str, str]  # topic key → display name
     vector: np.ndarray | None  # the lead article's embedding
     mixed: bool = False  # its articles come from more than one source
-
-    @property
-    def lead_source(self) -> str | None:
-        return next((src for a, src in self.articles if a == self.lead_article_id), None)
+    lead_source: str | None = None
 
 
 def newest(connection: Connection, limit: int) -> list[PoolStory]:
@@ -157,6 +154,7 @@ def _load_chunk(connection: Connection, story_ids: list[int]) -> list[PoolStory]
                 names={k: name for k, name, _ in reversed(story_keys)},
                 vector=vectors.get(lead),
                 mixed=len({src for _, src in members[story_id]}) > 1,
+                lead_source=next((src for a, src in members[story_id] if a == lead), None),
             )
         )
     return pool

@@ -141,3 +141,15 @@ def count(connection: Connection, reader_id: int | None = None) -> int:
     if reader_id is not None:
         query = query.where(events.c.reader_id == reader_id)
     return connection.execute(query).scalar_one()
+
+
+def most_followed(connection: Connection, limit: int) -> list[str]:
+    """The topic keys followed most often (by follow events): what to keep warm."""
+    rows = connection.execute(
+        select(events.c.target)
+        .where(events.c.kind == str(Kind.FOLLOW), events.c.target.is_not(None))
+        .group_by(events.c.target)
+        .order_by(func.count().desc())
+        .limit(limit)
+    )
+    return [r[0] for r in rows if not r[0].startswith("source:")]
