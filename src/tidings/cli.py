@@ -549,5 +549,6 @@ def main() -> None:
     app()
 
 
-# The personal feed's commands live in their own module and register on `app`.
-from tidings import cli_readers  # noqa: E402, F401
+# The personal feed's and the server's commands live in their own modules and register on
+# `app`.
+from tidings import cli_readers, cli_serve  # noqa: E402, F401

@@ -1,0 +1,21 @@
+"""The FastAPI application over one store."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tidings.library import Tidings
+from tidings.web import api, errors
+
+
+def create_app(tidings: Tidings) -> FastAPI:
+    """An app serving ``tidings``; the OpenAPI schema is at ``/openapi.json``."""
+    app = FastAPI(
+        title="tidings",
+        summary="A personalised news feed of stories that matter to you.",
+        version="1",
+    )
+    app.state.tidings = tidings
+    errors.install(app)
+    app.include_router(api.router)
+    return app
