@@ -262,3 +262,19 @@ def test_an_article_deleted_after_a_reader_opened_it_does_not_break_their_feed(
     assert store.feed(name, limit=5, record=False).items
     with pytest.raises(NotFound):
         store.record(name, "open", article_id=opened)
+
+
+def test_the_feed_as_atom_is_valid_and_gives_each_entrys_reason(store: Tidings) -> None:
+    import feedparser
+
+    from tidings.web import atom
+
+    name = store.add_reader(f"atom {next(_names)}", follows=["China"]).name
+    page = store.feed(name, limit=5, record=False)
+    document = atom.render(page, title="For you", self_url="http://127.0.0.1/feeds/x.atom")
+    parsed = feedparser.parse(document)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10" and parsed.feed.title == "For you"
+    assert [e.title for e in parsed.entries] == [i.article.title for i in page.items]
+    assert parsed.entries[0].summary == "You follow China"
+    assert all(e.summary for e in parsed.entries)

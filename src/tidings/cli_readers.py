@@ -6,6 +6,7 @@ Registered on :data:`tidings.cli.app`; like the rest of the CLI, a thin layer ov
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -168,6 +169,7 @@ def feed(
     record: Annotated[
         bool, typer.Option("--record/--no-record", help="Count the shown stories as seen.")
     ] = True,
+    atom: Annotated[bool, typer.Option("--atom", help="Print the feed as Atom XML.")] = False,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
@@ -187,6 +189,12 @@ def feed(
             console.print(table)
             return
         page = tidings.feed(reader, limit=limit, cursor=cursor, record=record)
+    if atom:
+        from tidings.web import atom as atom_output
+
+        title = f"tidings — the feed for {page.reader.name}"
+        sys.stdout.buffer.write(atom_output.render(page, title=title, self_url="urn:tidings:cli"))
+        return
     if as_json:
         _print_json(page.to_dict())
         return
