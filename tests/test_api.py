@@ -124,3 +124,121 @@ def test_tidings_serve_answers_over_real_http(shared: Path, tmp_path: Path) -> N
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# -- accounts and the personal feed -----------------------------------------------------------
+
+_n = iter(range(10**6))
+
+
+def _sign_up(client: TestClient) -> tuple[str, dict[str, str]]:
+    name = f"api reader {next(_n)}"
+    answer = client.post("/api/v1/accounts", json={"name": name, "password": "correct horse"})
+    assert answer.status_code == 201, answer.text
+    client.cookies.clear()  # these calls authenticate by bearer token, as an app would
+    return name, {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def test_a_signed_up_reader_gets_an_explained_feed_that_follows_their_choices(
+    client: TestClient,
+) -> None:
+    _, auth = _sign_up(client)
+    page = client.get("/api/v1/feed", headers=auth, params={"limit": 5}).json()
+    assert page["items"] and all(
+        {"story_id", "article", "outlets", "reason"} <= set(i) for i in page["items"]
+    )
+    followed = client.post("/api/v1/follows", headers=auth, json={"topic": "North Korea"})
+    assert followed.status_code == 201 and followed.json() == {"followed": "North Korea"}
+    first = client.get("/api/v1/feed", headers=auth, params={"limit": 5}).json()["items"][0]
+    assert first["reason"] == "You follow North Korea"
+    assert first["article"]["title"].startswith("China vows")
+    hidden = client.post(
+        "/api/v1/events", headers=auth, json={"kind": "hide", "story_id": first["story_id"]}
+    )
+    assert hidden.status_code == 201
+    after = client.get("/api/v1/feed", headers=auth, params={"limit": 50}).json()
+    assert first["story_id"] not in [i["story_id"] for i in after["items"]]
+    kept_out = client.get("/api/v1/filtered", headers=auth).json()["items"]
+    assert [f["reason"] for f in kept_out if f["story_id"] == first["story_id"]] == ["hidden"]
+
+
+def test_a_reader_cannot_read_or_change_another_readers_data(client: TestClient) -> None:
+    other, _ = _sign_up(client)
+    _, auth = _sign_up(client)
+    for answer in (
+        client.get("/api/v1/feed", headers=auth, params={"reader": other}),
+        client.post(
+            "/api/v1/follows", headers=auth, params={"reader": other}, json={"topic": "China"}
+        ),
+        client.get("/api/v1/readers", headers=auth),
+    ):
+        assert answer.status_code == 403
+        assert answer.json()["error"]["code"] == "forbidden"
+
+
+def test_bad_tokens_and_wrong_passwords_are_refused(client: TestClient) -> None:
+    name, _ = _sign_up(client)
+    for headers in ({"Authorization": "Bearer nonsense"}, {"X-API-Key": "tdk_nonsense"}, {}):
+        answer = client.get("/api/v1/feed", headers=headers)
+        assert answer.status_code == 401 and answer.json()["error"]["code"] == "unauthorized"
+    wrong = client.post("/api/v1/sessions", json={"name": name, "password": "wrong horse"})
+    assert wrong.status_code == 401
+    right = client.post("/api/v1/sessions", json={"name": name, "password": "correct horse"})
+    client.cookies.clear()
+    assert right.status_code == 200 and right.json()["reader"]["name"] == name
+    short = client.post("/api/v1/accounts", json={"name": "shorty", "password": "short"})
+    assert short.status_code == 422 and short.json()["error"]["fields"][0]["field"] == "password"
+
+
+def test_a_cookie_session_must_echo_its_csrf_token_to_change_anything(store: Tidings) -> None:
+    browser = TestClient(create_app(store))  # keeps cookies, like a browser
+    signed = browser.post(
+        "/api/v1/accounts", json={"name": f"cookie {next(_n)}", "password": "correct horse"}
+    )
+    assert "httponly" in signed.headers["set-cookie"].lower()
+    assert "samesite=lax" in signed.headers["set-cookie"].lower()
+    assert browser.get("/api/v1/feed").status_code == 200  # reading needs no token
+    refused = browser.post("/api/v1/follows", json={"topic": "China"})
+    assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
+    allowed = browser.post(
+        "/api/v1/follows", json={"topic": "China"}, headers={"X-CSRF-Token": signed.json()["csrf"]}
+    )
+    assert allowed.status_code == 201
+    assert (
+        browser.delete(
+            "/api/v1/sessions", headers={"X-CSRF-Token": signed.json()["csrf"]}
+        ).status_code
+        == 204
+    )
+    assert browser.get("/api/v1/feed").status_code == 401
+
+
+def test_a_newsroom_key_manages_readers_and_reads_their_feeds(
+    client: TestClient, store: Tidings
+) -> None:
+    key = {"X-API-Key": store.add_api_key("Example Times")}
+    name = f"newsroom reader {next(_n)}"
+    assert client.post("/api/v1/readers", headers=key, json={"name": name}).status_code == 201
+    assert name in [r["name"] for r in client.get("/api/v1/readers", headers=key).json()["items"]]
+    page = client.get("/api/v1/feed", headers=key, params={"reader": name, "limit": 3})
+    assert page.status_code == 200 and page.json()["reader"] == name
+    unnamed = client.get("/api/v1/feed", headers=key)
+    assert unnamed.status_code == 422
+    unknown = client.get("/api/v1/feed", headers=key, params={"reader": "nobody here"})
+    assert unknown.status_code == 404
+
+
+def test_the_private_atom_feed_link_works_until_revoked(client: TestClient) -> None:
+    import feedparser
+
+    _, auth = _sign_up(client)
+    url = client.get("/api/v1/feed-link", headers=auth).json()["url"]
+    answer = client.get(url)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(answer.content)
+    assert not parsed.bozo and parsed.entries and all(e.summary for e in parsed.entries)
+    fresh = client.post("/api/v1/feed-link", headers=auth).json()["url"]
+    assert fresh != url
+    assert client.get(url).status_code == 404
+    assert client.get(fresh).status_code == 200

@@ -41,3 +41,17 @@ def serve(
         uvicorn.run(create_app(tidings), host=host, port=port, log_level="warning")
     finally:
         tidings.close()
+
+
+keys_app = typer.Typer(help="A newsroom's API keys for server-to-server use.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("add")
+def keys_add(
+    name: Annotated[str, typer.Argument(help="Who the key is for.")], db: Db = None
+) -> None:
+    """Make an API key (send it as X-API-Key). It is shown once: only its digest is kept."""
+    with _open(db) as tidings:
+        key = tidings.add_api_key(name)
+    console.print(key, soft_wrap=True, highlight=False)

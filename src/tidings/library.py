@@ -14,13 +14,14 @@ from tidings import config
 from tidings.errors import InputError, NotFound, TidingsError
 from tidings.ingest import identity, opml, pipeline
 from tidings.models import Article, Document, Parsed
+from tidings.store import accounts, database
 from tidings.store import articles as article_store
 from tidings.store import candidates as candidate_store
-from tidings.store import database
 from tidings.store import events as event_store
 from tidings.store import readers as reader_store
 from tidings.store import sources as source_store
 from tidings.store import stories as story_store
+from tidings.store.accounts import Session
 from tidings.store.readers import Reader
 from tidings.store.sources import Source
 from tidings.store.stories import Story
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
     from tidings.rank.training import TrainReport
     from tidings.understand.pipeline import Understander, UnderstandReport
 
-Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
+Progress = Callable[[int, int], None]
+MIN_PASSWORD = 8  # (articles saved so far, articles in this input)
 
 
 @dataclass(slots=True)
@@ -397,6 +399,57 @@ class Tidings:
             event = Event(event_kind, _now(), article_id=article_id, story_id=story_id, value=value)
             event_store.append(connection, who.id, [event])
         return event
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def sign_up(self, name: str, password: str) -> Session:
+        """A new reader with a password, signed in."""
+        if len(password) < MIN_PASSWORD:
+            raise InputError("password", f"must be at least {MIN_PASSWORD} characters")
+        with self.engine.begin() as connection:
+            reader = reader_store.add(connection, name, now=_now())
+            accounts.set_password(connection, reader.id, password)
+            return accounts.open_session(connection, reader, now=_now())
+
+    def sign_in(self, name: str, password: str) -> Session:
+        """A new session; :class:`InputError` (never saying which part was wrong) if the
+        name and password do not match."""
+        with self.engine.begin() as connection:
+            reader = accounts.check_password(connection, name, password)
+            if reader is None:
+                raise InputError("password", "wrong name or password")
+            return accounts.open_session(connection, reader, now=_now())
+
+    def session(self, token: str) -> Session | None:
+        """The signed-in session a token belongs to, if it is valid and not expired."""
+        with self.engine.connect() as connection:
+            return accounts.session(connection, token, now=_now())
+
+    def sign_out(self, token: str) -> None:
+        with self.engine.begin() as connection:
+            accounts.close_session(connection, token)
+
+    def feed_token(self, reader: str | int, *, rotate: bool = False) -> str:
+        """The token of a reader's private Atom feed URL (``rotate``: revoke the old one)."""
+        with self.engine.begin() as connection:
+            who = reader_store.get(connection, reader)
+            return accounts.feed_token(connection, who.id, rotate=rotate)
+
+    def reader_by_feed_token(self, token: str) -> Reader:
+        with self.engine.connect() as connection:
+            found = accounts.reader_by_feed_token(connection, token)
+        if found is None:
+            raise NotFound("no feed with that token (it may have been revoked)")
+        return found
+
+    def add_api_key(self, name: str) -> str:
+        """A new newsroom API key (shown once; only its digest is kept)."""
+        with self.engine.begin() as connection:
+            return accounts.add_api_key(connection, name, now=_now())
+
+    def api_key_name(self, key: str) -> str | None:
+        with self.engine.connect() as connection:
+            return accounts.api_key_name(connection, key)
 
     # -- the feed ---------------------------------------------------------------------------
 

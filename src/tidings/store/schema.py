@@ -113,6 +113,30 @@ readers = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Accounts (revision 0004): an argon2 hash, and the token of the private Atom feed URL.
+    Column("password_hash", Text),
+    Column("feed_token", String(64), unique=True),
+)
+
+# Signed-in sessions; only a SHA-256 of the cookie's token is stored.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# A newsroom's keys for server-to-server use; only a SHA-256 of each key is stored.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 # Append-only: what a reader did, when. Follows, mutes, hides and reading history are all

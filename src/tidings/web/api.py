@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from tidings.errors import InputError
 from tidings.library import Tidings
+from tidings.store.accounts import Session
+from tidings.web import atom
+from tidings.web.auth import SESSION_COOKIE, Caller, caller
 
 router = APIRouter(prefix="/api/v1")
 
@@ -56,3 +62,174 @@ def story(request: Request, story_id: int) -> dict[str, Any]:
 def topics(request: Request, limit: Limit = 30) -> dict[str, Any]:
     found = _tidings(request).popular_topics(limit)
     return {"items": [{"key": k, "name": n, "articles": c} for k, n, c in found]}
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+class Credentials(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+def _signed_in(session: Session, status: int) -> JSONResponse:
+    body = {"reader": session.reader.to_dict(), "token": session.token, "csrf": session.csrf}
+    response = JSONResponse(body, status_code=status)
+    response.set_cookie(
+        SESSION_COOKIE, session.token, httponly=True, samesite="lax", max_age=30 * 86400
+    )
+    return response
+
+
+@router.post("/accounts", status_code=201, summary="Sign up: a new reader, signed in")
+def sign_up(request: Request, body: Credentials) -> JSONResponse:
+    return _signed_in(_tidings(request).sign_up(body.name, body.password), 201)
+
+
+@router.post("/sessions", summary="Sign in")
+def sign_in(request: Request, body: Credentials) -> JSONResponse:
+    try:
+        session = _tidings(request).sign_in(body.name, body.password)
+    except InputError as exc:
+        raise HTTPException(401, exc.problem) from exc
+    return _signed_in(session, 200)
+
+
+@router.delete("/sessions", status_code=204, summary="Sign out")
+def sign_out(request: Request, who: Annotated[Caller, Depends(caller)]) -> Response:
+    if who.session is not None:
+        _tidings(request).sign_out(who.session.token)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# -- the reader's feed and choices ------------------------------------------------------------
+
+Who = Annotated[Caller, Depends(caller)]
+ForReader = Annotated[str | None, Query(description="The reader (newsroom keys only).")]
+
+
+@router.get("/feed", summary="The ranked feed: one item per story, each with its reason")
+def feed(
+    request: Request,
+    who: Who,
+    reader: ForReader = None,
+    limit: Limit = 30,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    store = _tidings(request)
+    return store.feed(who.reader(store, reader).id, limit=limit, cursor=cursor).to_dict()
+
+
+@router.get("/filtered", summary="What is kept out of the feed, and why")
+def filtered(request: Request, who: Who, reader: ForReader = None) -> dict[str, Any]:
+    store = _tidings(request)
+    return {"items": [f.to_dict() for f in store.filtered(who.reader(store, reader).id)]}
+
+
+class Choice(BaseModel):
+    topic: str = Field(
+        min_length=1, max_length=300, description='A topic, an entity or "source:<name>".'
+    )
+
+
+def _choose(request: Request, who: Caller, reader: str | None, verb: str, topic: str) -> str:
+    store = _tidings(request)
+    return getattr(store, verb)(who.reader(store, reader).id, topic)
+
+
+@router.post("/follows", status_code=201, summary="Follow a topic, entity or source")
+def follow(request: Request, body: Choice, who: Who, reader: ForReader = None) -> dict[str, str]:
+    return {"followed": _choose(request, who, reader, "follow", body.topic)}
+
+
+@router.delete("/follows/{topic}", summary="Stop following")
+def unfollow(request: Request, topic: str, who: Who, reader: ForReader = None) -> dict[str, str]:
+    return {"unfollowed": _choose(request, who, reader, "unfollow", topic)}
+
+
+@router.post("/mutes", status_code=201, summary="Mute a topic, entity or source")
+def mute(request: Request, body: Choice, who: Who, reader: ForReader = None) -> dict[str, str]:
+    return {"muted": _choose(request, who, reader, "mute", body.topic)}
+
+
+@router.delete("/mutes/{topic}", summary="Unmute")
+def unmute(request: Request, topic: str, who: Who, reader: ForReader = None) -> dict[str, str]:
+    return {"unmuted": _choose(request, who, reader, "unmute", topic)}
+
+
+class EventIn(BaseModel):
+    kind: str = Field(description="open, dwell, share, save, unsave, hide, unhide, fewer_like")
+    article_id: int | None = None
+    story_id: int | None = None
+    value: float | None = Field(default=None, description="Seconds, for dwell.")
+
+
+@router.post("/events", status_code=201, summary="Record what the reader did")
+def record(request: Request, body: EventIn, who: Who, reader: ForReader = None) -> dict[str, Any]:
+    store = _tidings(request)
+    event = store.record(
+        who.reader(store, reader).id,
+        body.kind,
+        article_id=body.article_id,
+        story_id=body.story_id,
+        value=body.value,
+    )
+    return {"kind": event.kind.value, "article_id": event.article_id, "story_id": event.story_id}
+
+
+# -- a newsroom's readers ---------------------------------------------------------------------
+
+
+def _newsroom(who: Caller) -> None:
+    if who.newsroom is None:
+        raise HTTPException(403, "only a newsroom API key may manage readers")
+
+
+class ReaderIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+
+
+@router.get("/readers", summary="Every reader (newsroom keys only)")
+def readers(request: Request, who: Who, limit: Limit = 100, offset: Offset = 0) -> dict[str, Any]:
+    _newsroom(who)
+    found = _tidings(request).readers(limit=limit, offset=offset)
+    return {"items": [r.to_dict() for r in found]}
+
+
+@router.post("/readers", status_code=201, summary="Add a reader (newsroom keys only)")
+def add_reader(request: Request, body: ReaderIn, who: Who) -> dict[str, Any]:
+    _newsroom(who)
+    return _tidings(request).add_reader(body.name).to_dict()
+
+
+# -- the private Atom feed ---------------------------------------------------------------------
+
+
+@router.get("/feed-link", summary="The reader's private Atom feed URL")
+def feed_link(request: Request, who: Who, reader: ForReader = None) -> dict[str, str]:
+    store = _tidings(request)
+    token = store.feed_token(who.reader(store, reader).id)
+    return {"url": str(request.url_for("atom_feed", token=token))}
+
+
+@router.post("/feed-link", summary="Revoke the private feed URL and make a new one")
+def rotate_feed_link(request: Request, who: Who, reader: ForReader = None) -> dict[str, str]:
+    store = _tidings(request)
+    token = store.feed_token(who.reader(store, reader).id, rotate=True)
+    return {"url": str(request.url_for("atom_feed", token=token))}
+
+
+feeds = APIRouter()
+
+
+@feeds.get("/feeds/{token}.atom", name="atom_feed", summary="A reader's ranked feed as Atom")
+def atom_feed(request: Request, token: str) -> Response:
+    store = _tidings(request)
+    reader = store.reader_by_feed_token(token)
+    page = store.feed(reader.id, limit=50)
+    document = atom.render(
+        page, title=f"tidings — the feed for {reader.name}", self_url=str(request.url)
+    )
+    return Response(document, media_type="application/atom+xml")

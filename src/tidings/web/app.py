@@ -18,4 +18,5 @@ def create_app(tidings: Tidings) -> FastAPI:
     app.state.tidings = tidings
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(api.feeds)
     return app

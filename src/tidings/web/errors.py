@@ -16,7 +16,14 @@ from starlette.exceptions import HTTPException
 
 from tidings.errors import InputError, NotFound, TidingsError
 
-_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 422: "invalid_input"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    422: "invalid_input",
+}
 
 
 def error_body(status: int, message: str, fields: list[dict[str, str]] | None = None) -> dict:
