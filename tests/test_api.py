@@ -242,3 +242,57 @@ def test_the_private_atom_feed_link_works_until_revoked(client: TestClient) -> N
     assert fresh != url
     assert client.get(url).status_code == 404
     assert client.get(fresh).status_code == 200
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+def _csrf(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the page carries a CSRF field"
+    return found.group(1)
+
+
+def test_a_newcomer_signs_up_picks_a_topic_and_sees_an_explained_feed(store: Tidings) -> None:
+    browser = TestClient(create_app(store))
+    assert browser.get("/").url.path == "/signin"  # signed out: asked to sign in
+    name = f"page reader {next(_n)}"
+    onboarding = browser.post("/signup", data={"name": name, "password": "correct horse"})
+    assert onboarding.url.path == "/onboarding"
+    offered = [name for _, name, _ in store.popular_topics(40)]
+    assert offered[0] in onboarding.text and 'type="checkbox"' in onboarding.text
+    csrf = _csrf(onboarding.text)
+    feed = browser.post("/onboarding", data={"csrf": csrf, "topic": ["north-korea"]})
+    assert feed.url.path == "/"
+    assert "You follow North Korea" in feed.text and "China vows" in feed.text
+    story = feed.text.split('data-story="')[1].split('"')[0]
+    # hide it: gone from the feed, listed with its reason, and it can come back
+    after = browser.post(
+        "/act", data={"csrf": csrf, "kind": "hide", "story": story}, headers={"referer": "/"}
+    )
+    assert f'data-story="{story}"' not in after.text
+    hidden = browser.get("/hidden")
+    assert "You hid this story" in hidden.text and "Show again" in hidden.text
+
+
+def test_page_actions_without_the_csrf_token_are_refused(store: Tidings) -> None:
+    browser = TestClient(create_app(store))
+    browser.post("/signup", data={"name": f"page reader {next(_n)}", "password": "correct horse"})
+    refused = browser.post("/act", data={"csrf": "forged", "kind": "hide", "story": "1"})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
+
+
+def test_story_and_article_pages_show_the_timeline_and_the_whole_article(
+    client: TestClient, store: Tidings
+) -> None:
+    seed = next(a for a in store.articles(limit=200) if a.title.startswith("China vows"))
+    page = client.get(f"/articles/{seed.id}")
+    assert page.status_code == 200
+    assert "VCG/VCG via Getty Images" in page.text  # the caption's credit
+    assert all(point in page.text for point in seed.key_points)
+    timeline = client.get(f"/stories/{seed.story_id}")
+    assert timeline.status_code == 200 and "<svg" in timeline.text
+    assert client.get("/stories/99999999").status_code == 404

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from tidings.library import Tidings
-from tidings.web import api, errors
+from tidings.web import api, errors, pages
 
 
 def create_app(tidings: Tidings) -> FastAPI:
@@ -19,4 +20,6 @@ def create_app(tidings: Tidings) -> FastAPI:
     errors.install(app)
     app.include_router(api.router)
     app.include_router(api.feeds)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
     return app
