@@ -79,14 +79,7 @@ def signup_page(request: Request) -> Response:
 
 @router.post("/signup")
 def signup(request: Request, name: Field, password: Field) -> Response:
-    try:
-        session = _tidings(request).sign_up(name, password)
-    except InputError as exc:
-        return _render(
-            request, "account.html", None, 422, heading="Sign up", action="/signup",
-            name=name, message=exc.problem,
-        )  # fmt: skip
-    return _with_cookie(RedirectResponse("/onboarding", status_code=303), session)
+    return _account(request, name, password, signing_up=True)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -96,14 +89,23 @@ def signin_page(request: Request) -> Response:
 
 @router.post("/signin")
 def signin(request: Request, name: Field, password: Field) -> Response:
+    return _account(request, name, password, signing_up=False)
+
+
+def _account(request: Request, name: str, password: str, *, signing_up: bool) -> Response:
+    """Sign up (then pick topics) or sign in (then the feed); the form again on failure."""
+    store = _tidings(request)
+    heading, action = ("Sign up", "/signup") if signing_up else ("Sign in", "/signin")
     try:
-        session = _tidings(request).sign_in(name, password)
+        session = (store.sign_up if signing_up else store.sign_in)(name, password)
     except InputError as exc:
+        status = 422 if signing_up else 401
         return _render(
-            request, "account.html", None, 401, heading="Sign in", action="/signin",
+            request, "account.html", None, status, heading=heading, action=action,
             name=name, message=exc.problem,
         )  # fmt: skip
-    return _with_cookie(RedirectResponse("/", status_code=303), session)
+    after = "/onboarding" if signing_up else "/"
+    return _with_cookie(RedirectResponse(after, status_code=303), session)
 
 
 @router.post("/signout")
