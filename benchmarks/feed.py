@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import measure  # benchmarks/measure.py, beside this script
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,30 +100,11 @@ def _rss_mb() -> dict[str, float]:
     }
 
 
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
+_load = measure.load
+_uptime = measure.uptime
 
 
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return f"load average: {_load()}"
-
-
-def _stats(ms: list[float]) -> dict[str, float]:
-    if not ms:
-        return {"n": 0}
-    a = np.asarray(ms)
-    p50, p95, p99 = np.percentile(a, [50, 95, 99])
-    return {
-        "n": len(ms),
-        "p50_ms": round(float(p50), 1),
-        "p95_ms": round(float(p95), 1),
-        "p99_ms": round(float(p99), 1),
-        "max_ms": round(float(a.max()), 1),
-        "mean_ms": round(float(a.mean()), 1),
-    }
+_stats = measure.stats
 
 
 def _progress() -> Any:
