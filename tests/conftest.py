@@ -52,6 +52,16 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
         engine.dispose()
 
 
+@contextmanager
+def understood_store(backend: str, folder: Path, inputs: list[Path]) -> Iterator[Tidings]:
+    """A store on ``backend`` with ``inputs`` ingested and understood (for module fixtures
+    that many tests share, each test using readers of its own)."""
+    with fresh_database(backend, folder) as url, Tidings(url) as tidings:
+        assert all(r.status == "ok" for r in tidings.ingest([str(p) for p in inputs]))
+        tidings.understand()
+        yield tidings
+
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

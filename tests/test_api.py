@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from tidings.library import Tidings
 from tidings.web import create_app
 
-from .conftest import BACKENDS, fresh_database
+from .conftest import BACKENDS, understood_store
 
 SEED = "seed/000_423f00d2bfa5128c.txt"
 
@@ -26,11 +26,8 @@ SEED = "seed/000_423f00d2bfa5128c.txt"
 def store(
     request: pytest.FixtureRequest, shared: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Tidings]:
-    folder = tmp_path_factory.mktemp("api")
-    with fresh_database(request.param, folder) as url, Tidings(url) as tidings:
-        inputs = [shared / SEED, shared / "data/feeds/guardian.rss"]
-        assert all(r.status == "ok" for r in tidings.ingest([str(p) for p in inputs]))
-        tidings.understand()
+    inputs = [shared / SEED, shared / "data/feeds/guardian.rss"]
+    with understood_store(request.param, tmp_path_factory.mktemp("api"), inputs) as tidings:
         yield tidings
 
 

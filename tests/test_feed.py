@@ -17,7 +17,7 @@ import pytest
 from tidings.errors import InputError, NotFound, TidingsError
 from tidings.library import Tidings
 
-from .conftest import BACKENDS, fresh_database
+from .conftest import BACKENDS, understood_store
 
 SEED = "seed/000_423f00d2bfa5128c.txt"
 _names = itertools.count()
@@ -27,11 +27,8 @@ _names = itertools.count()
 def store(
     request: pytest.FixtureRequest, shared: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Tidings]:
-    folder = tmp_path_factory.mktemp("feed")
-    with fresh_database(request.param, folder) as url, Tidings(url) as tidings:
-        inputs = [shared / "data/wikinews/wikinews_2019_2021.jsonl", shared / SEED]
-        assert all(r.status == "ok" for r in tidings.ingest([str(p) for p in inputs]))
-        tidings.understand()
+    inputs = [shared / "data/wikinews/wikinews_2019_2021.jsonl", shared / SEED]
+    with understood_store(request.param, tmp_path_factory.mktemp("feed"), inputs) as tidings:
         yield tidings
 
 
