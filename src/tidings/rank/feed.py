@@ -331,16 +331,7 @@ class FeedBuilder:
         state, read = self.state(reader)
         reader_profile = self._profile(state, read)
 
-        stories = list(pool.stories)
-        vectors = pool.vectors
-        topic_keys = {k for k in state.followed if not k.startswith("source:")}
-        if topic_keys:
-            extra = [s for s in self._about(pool, topic_keys) if s.story_id not in pool.row_of]
-            extra = list({s.story_id: s for s in extra}.values())
-            if extra:
-                stories = stories + extra
-                vectors = np.vstack([vectors, _matrix(extra, vectors.shape[1])])
-
+        stories, vectors = self._candidate_stories(pool, state)
         filtered = _filter(stories, state)
         keep = [i for i, s in enumerate(stories) if s.story_id not in filtered]
         kept = [stories[i] for i in keep]
@@ -425,9 +416,28 @@ class FeedBuilder:
             )
         return items
 
+    def _candidate_stories(
+        self, pool: _Pool, state: profile.ReaderState
+    ) -> tuple[list[PoolStory], np.ndarray]:
+        """The pool's stories plus those about the reader's followed topics, with vectors."""
+        stories = list(pool.stories)
+        vectors = pool.vectors
+        topic_keys = {k for k in state.followed if not k.startswith("source:")}
+        if topic_keys:
+            extra = [s for s in self._about(pool, topic_keys) if s.story_id not in pool.row_of]
+            extra = list({s.story_id: s for s in extra}.values())
+            if extra:
+                stories = stories + extra
+                vectors = np.vstack([vectors, _matrix(extra, vectors.shape[1])])
+        return stories, vectors
+
     def filtered(self, reader: Reader) -> list[Filtered]:
-        """Every story kept out of this reader's feed, newest decision first."""
-        return self.build(reader, limit=1, record=False).filtered
+        """Every story kept out of this reader's feed, newest decision first (no ranking)."""
+        pool = self.pool()
+        state, _ = self.state(reader)
+        stories, _ = self._candidate_stories(pool, state)
+        kept_out = _filter(stories, state).values()
+        return sorted(kept_out, key=lambda f: f.since or pool.clock, reverse=True)
 
 
 def _offset(cursor: str | None) -> int:

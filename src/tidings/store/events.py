@@ -136,13 +136,6 @@ def of_readers(connection: Connection, reader_ids: Sequence[int]) -> dict[int, l
     return found
 
 
-def count(connection: Connection, reader_id: int | None = None) -> int:
-    query = select(func.count()).select_from(events)
-    if reader_id is not None:
-        query = query.where(events.c.reader_id == reader_id)
-    return connection.execute(query).scalar_one()
-
-
 def most_followed(connection: Connection, limit: int) -> list[str]:
     """The topic keys followed most often (by follow events): what to keep warm."""
     rows = connection.execute(
