@@ -63,6 +63,18 @@ def understood_store(backend: str, folder: Path, inputs: list[Path]) -> Iterator
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+SEED = "seed/000_423f00d2bfa5128c.txt"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def web_store(
+    request: pytest.FixtureRequest, shared: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Tidings]:
+    """The seed and the Guardian feed, understood, on each backend: what the web tests
+    serve (one store per test module; each test signs up readers of its own)."""
+    inputs = [shared / SEED, shared / "data/feeds/guardian.rss"]
+    with understood_store(request.param, tmp_path_factory.mktemp("web"), inputs) as tidings:
+        yield tidings
 
 
 @pytest.fixture(params=BACKENDS)

@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,18 +16,12 @@ from fastapi.testclient import TestClient
 from tidings.library import Tidings
 from tidings.web import create_app
 
-from .conftest import BACKENDS, understood_store
-
-SEED = "seed/000_423f00d2bfa5128c.txt"
+from .conftest import SEED
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def store(
-    request: pytest.FixtureRequest, shared: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Tidings]:
-    inputs = [shared / SEED, shared / "data/feeds/guardian.rss"]
-    with understood_store(request.param, tmp_path_factory.mktemp("api"), inputs) as tidings:
-        yield tidings
+@pytest.fixture(scope="module")
+def store(web_store: Tidings) -> Tidings:
+    return web_store
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from tidings.store import events as event_store
 from tidings.store import readers as reader_store
 from tidings.store import sources as source_store
 from tidings.store import stories as story_store
+from tidings.store import subscriptions as subscription_store
 from tidings.store.accounts import Session
 from tidings.store.readers import Reader
 from tidings.store.sources import Source
@@ -32,8 +34,9 @@ if TYPE_CHECKING:
     from tidings.rank.training import TrainReport
     from tidings.understand.pipeline import Understander, UnderstandReport
 
-Progress = Callable[[int, int], None]
-MIN_PASSWORD = 8  # (articles saved so far, articles in this input)
+Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
+MIN_PASSWORD = 8
+FEED_KINDS = ("feed", "jsonfeed")  # what a reader can subscribe to
 
 
 @dataclass(slots=True)
@@ -79,6 +82,7 @@ class Tidings:
         self.engine = database.create(self.database_url)
         database.migrate(self.engine)
         self._understander: Understander | None = None
+        self._understanding = threading.Lock()  # one understand run at a time per store
         self._feeds: FeedBuilder | None = None
 
     def close(self) -> None:
@@ -185,12 +189,13 @@ class Tidings:
         (every article with ``everything``). The models load on first use."""
         from tidings.understand.pipeline import Understander
 
-        if self._understander is None:
-            self._understander = Understander()
-        try:
-            return self._understander.run(self.engine, everything=everything, progress=progress)
-        finally:
-            self._changed()
+        with self._understanding:
+            if self._understander is None:
+                self._understander = Understander()
+            try:
+                return self._understander.run(self.engine, everything=everything, progress=progress)
+            finally:
+                self._changed()
 
     def stories(self, *, limit: int = 20, offset: int = 0, min_articles: int = 1) -> list[Story]:
         """Newest stories first; ``min_articles=2`` for those more than one article tells."""
@@ -232,10 +237,7 @@ class Tidings:
 
     def add_source(self, url: str, *, title: str | None = None) -> tuple[Source, bool]:
         """Follow a feed or site. Returns the source and whether it was new."""
-        if not pipeline.is_url(url):
-            raise InputError(url, "a source must be an http:// or https:// URL")
-        if len(url) > 2048:
-            raise InputError(url[:80] + "…", "a source URL may be at most 2,048 characters")
+        _check_source_url(url)
         with self.engine.begin() as connection:
             return source_store.add(connection, url, now=_now(), title=title)
 
@@ -247,21 +249,134 @@ class Tidings:
         with self.engine.begin() as connection:
             return source_store.remove(connection, id_or_url)
 
-    def import_opml(self, data: bytes, *, name: str = "OPML") -> list[tuple[Source, bool]]:
-        """Add every feed of an OPML list; raises :class:`InputError` if it is not OPML."""
+    def import_opml(
+        self, data: bytes, *, name: str = "OPML", reader: str | int | None = None
+    ) -> list[tuple[Source, bool]]:
+        """Add every feed of an OPML list (to ``reader``'s own sources when given); raises
+        :class:`InputError`, storing nothing, if it is not OPML. Returns each source and
+        whether it is new (to the store, or to the reader's list)."""
         try:
             outlines = opml.read(data)
         except TidingsError as exc:
             raise InputError(name, str(exc)) from exc
         now = _now()
+        added = []
         with self.engine.begin() as connection:
-            return [
-                source_store.add(connection, o.url, now=now, title=o.title, site_url=o.site_url)
-                for o in outlines
-            ]
+            who = reader_store.get(connection, reader) if reader is not None else None
+            for o in outlines:
+                source, new = source_store.add(
+                    connection, o.url, now=now, title=o.title, site_url=o.site_url
+                )
+                if who is not None:
+                    new = subscription_store.add(connection, who.id, source.id, now=now)
+                added.append((source, new))
+        return added
 
-    def export_opml(self) -> str:
-        return opml.write(opml.Outline(s.url, s.title, s.site_url) for s in self.sources())
+    def export_opml(self, reader: str | int | None = None) -> str:
+        """Every source (or ``reader``'s own) as OPML, for any other feed reader."""
+        listed = self.sources() if reader is None else self.subscriptions(reader)
+        return opml.write(opml.Outline(s.url, s.title, s.site_url) for s in listed)
+
+    # -- a reader's own sources -----------------------------------------------------------
+
+    def subscribe(self, reader: str | int, url: str) -> tuple[Source, IngestResult]:
+        """Add a feed to a reader's sources. It is fetched at once, so a URL that does not
+        answer, or answers with something that is not a feed, is refused with a clear
+        :class:`InputError` and nothing stored. Its articles are stored (run
+        :meth:`understand` for them to reach the feed) and the reader follows its outlet."""
+        url = url.strip()
+        _check_source_url(url)
+        who = self.reader(reader)
+        try:
+            doc = pipeline.read(url)
+        except TidingsError as exc:
+            raise InputError(url, f"the feed did not answer ({exc})") from exc
+        try:
+            kind, parsed = pipeline.parse(doc)
+        except TidingsError as exc:
+            raise InputError(url, f"not a feed: {exc}") from exc
+        if kind not in FEED_KINDS:
+            raise InputError(
+                url, f"this is a {kind}, not a feed: give the address of its RSS, Atom or "
+                "JSON Feed (often linked as “RSS” on the site)",
+            )  # fmt: skip
+        now = _now()
+        with self.engine.begin() as connection:
+            source, _ = source_store.add(connection, url, now=now, title=parsed.title)
+            subscription_store.add(connection, who.id, source.id, now=now)
+        result = self._store(replace(doc, url=url), kind, parsed, None)
+        self._follow_outlets(who.id, [source])
+        return source, result
+
+    def unsubscribe(self, reader: str | int, id_or_url: str) -> Source:
+        """Take a source off a reader's list (and stop following its outlet). Its articles
+        stay: they may be other readers' sources, and they are this reader's history."""
+        from tidings.rank.signals import Event, Kind
+
+        with self.engine.begin() as connection:
+            who = reader_store.get(connection, reader)
+            source = source_store.find(connection, id_or_url)
+            if not subscription_store.remove(connection, who.id, source.id):
+                raise NotFound(f"{source.url} is not one of your sources")
+            names = subscription_store.article_source_names(connection, source.id)
+            event_store.append(
+                connection, who.id,
+                [Event(Kind.UNFOLLOW, _now(), target=f"source:{n}") for n in names],
+            )  # fmt: skip
+        return source
+
+    def subscriptions(self, reader: str | int) -> list[Source]:
+        """A reader's own sources, oldest first."""
+        with self.engine.connect() as connection:
+            who = reader_store.get(connection, reader)
+            return subscription_store.of_reader(connection, who.id)
+
+    def fetch_subscriptions(
+        self, reader: str | int, *, only_new: bool = True
+    ) -> list[IngestResult]:
+        """Fetch a reader's sources (``only_new``: those with no article yet, as after an
+        OPML import) and follow their outlets. A source that fails is reported in its
+        result; the others still go in."""
+        from sqlalchemy import select
+
+        from tidings.store.schema import articles
+
+        who = self.reader(reader)
+        listed = self.subscriptions(who.id)
+        if only_new:
+            with self.engine.connect() as connection:
+                fetched = set(
+                    connection.execute(
+                        select(articles.c.source_id)
+                        .where(articles.c.source_id.in_([s.id for s in listed]))
+                        .distinct()
+                    ).scalars()
+                )
+            listed = [s for s in listed if s.id not in fetched]
+        results = []
+        for source in listed:
+            try:
+                doc = pipeline.read(source.url)
+            except TidingsError as exc:
+                problem = f"the feed did not answer ({exc})"
+                results.append(IngestResult(source.url, None, "error", error=problem))
+                continue
+            results.append(self.ingest_document(replace(doc, url=source.url)))
+        self._follow_outlets(who.id, listed)
+        return results
+
+    def _follow_outlets(self, reader_id: int, listed: Iterable[Source]) -> None:
+        """Follow the outlet names the sources' articles carry (``source:<name>``)."""
+        from tidings.rank.signals import Event, Kind
+
+        with self.engine.begin() as connection:
+            now = _now()
+            follows = [
+                Event(Kind.FOLLOW, now, target=f"source:{name}")
+                for source in listed
+                for name in subscription_store.article_source_names(connection, source.id)
+            ]
+            event_store.append(connection, reader_id, follows)
 
     # -- readers and what they tell us ----------------------------------------------------
 
@@ -486,6 +601,31 @@ class Tidings:
         with self.engine.connect() as connection:
             return candidate_store.popular_topics(connection, limit)
 
+    def topic(self, what: str, *, limit: int = 30) -> tuple[str, str, list[Story]]:
+        """A topic or entity ("North Korea", "entity:kim-jong-un"): its key, its name and
+        its newest stories. :class:`InputError` if no article carries it."""
+        key, name = self._target(what, must_exist=True)
+        if key.startswith("source:"):
+            raise InputError(what, "this is a source, not a topic")
+        with self.engine.connect() as connection:
+            ids = candidate_store.about(connection, [key], limit)
+            return key, name, [story_store.get(connection, i, timeline=False) for i in ids]
+
+    def saved(self, reader: str | int) -> list[Story]:
+        """The stories a reader saved, the newest save first."""
+        from tidings.rank import profile
+
+        with self.engine.connect() as connection:
+            who = reader_store.get(connection, reader)
+            state = profile.fold(event_store.for_reader(connection, who.id))
+            found = []
+            for story_id in sorted(state.saved, key=state.saved.__getitem__, reverse=True):
+                try:
+                    found.append(story_store.get(connection, story_id, timeline=False))
+                except NotFound:  # regrouped or deleted since: nothing to show
+                    continue
+            return found
+
     def train(self, *, kind: str = "lightgbm", progress: Progress | None = None) -> TrainReport:
         """Learn the scorer from every logged impression; the next feed uses it."""
         from tidings.rank.training import train
@@ -504,6 +644,13 @@ class Tidings:
             removed = connection.execute(delete(scorers)).rowcount
         self._changed()
         return removed
+
+
+def _check_source_url(url: str) -> None:
+    if not pipeline.is_url(url):
+        raise InputError(url or repr(url), "a source must be an http:// or https:// URL")
+    if len(url) > 2048:
+        raise InputError(url[:80] + "…", "a source URL may be at most 2,048 characters")
 
 
 def _host(url: str | None) -> str | None:

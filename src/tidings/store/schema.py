@@ -139,6 +139,15 @@ api_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Which sources each reader follows (revision 0005): a reader's own list.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+
 # Append-only: what a reader did, when. Follows, mutes, hides and reading history are all
 # derived from these rows, so nothing a reader said is ever overwritten.
 events = Table(

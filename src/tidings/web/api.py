@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+)
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -177,6 +186,82 @@ def record(request: Request, body: EventIn, who: Who, reader: ForReader = None) 
         value=body.value,
     )
     return {"kind": event.kind.value, "article_id": event.article_id, "story_id": event.story_id}
+
+
+@router.get("/saved", summary="The stories the reader saved, newest save first")
+def saved(request: Request, who: Who, reader: ForReader = None) -> dict[str, Any]:
+    store = _tidings(request)
+    return {"items": [s.to_dict() for s in store.saved(who.reader(store, reader).id)]}
+
+
+@router.get("/topics/{topic}", summary="A topic or entity and its newest stories")
+def topic(request: Request, topic: str, limit: Limit = 30) -> dict[str, Any]:
+    key, name, found = _tidings(request).topic(topic, limit=limit)
+    return {"key": key, "name": name, "stories": [s.to_dict() for s in found]}
+
+
+# -- the reader's own sources -----------------------------------------------------------------
+
+
+class SourceIn(BaseModel):
+    url: str = Field(min_length=1, max_length=2048, description="An RSS, Atom or JSON Feed URL.")
+
+
+@router.get("/sources", summary="The reader's sources")
+def sources(request: Request, who: Who, reader: ForReader = None) -> dict[str, Any]:
+    store = _tidings(request)
+    return {"items": [s.to_dict() for s in store.subscriptions(who.reader(store, reader).id)]}
+
+
+@router.post(
+    "/sources",
+    status_code=201,
+    summary="Add a feed to the reader's sources",
+    description="The feed is fetched at once: a URL that does not answer, or is not a feed, "
+    "is refused (422, naming the URL) and nothing is stored. Its articles reach the feed "
+    "once understood, which starts in the background.",
+)
+def add_source(
+    request: Request, body: SourceIn, who: Who, tasks: BackgroundTasks, reader: ForReader = None
+) -> dict[str, Any]:
+    store = _tidings(request)
+    source, result = store.subscribe(who.reader(store, reader).id, body.url)
+    tasks.add_task(store.understand)
+    return {"source": source.to_dict(), "ingest": result.to_dict()}
+
+
+@router.delete("/sources/{source_id}", summary="Take a source off the reader's list")
+def remove_source(
+    request: Request, source_id: int, who: Who, reader: ForReader = None
+) -> dict[str, Any]:
+    store = _tidings(request)
+    return {"removed": store.unsubscribe(who.reader(store, reader).id, str(source_id)).to_dict()}
+
+
+@router.get("/sources/opml", summary="The reader's sources as OPML")
+def export_opml(request: Request, who: Who, reader: ForReader = None) -> Response:
+    store = _tidings(request)
+    document = store.export_opml(who.reader(store, reader).id)
+    return Response(document, media_type="text/x-opml")
+
+
+@router.post(
+    "/sources/opml",
+    status_code=201,
+    summary="Add every feed of an OPML list (the request body) to the reader's sources",
+    description="A body that is not OPML is refused (422) with nothing stored. The new "
+    "feeds are fetched and understood in the background.",
+)
+async def import_opml(
+    request: Request, who: Who, tasks: BackgroundTasks, reader: ForReader = None
+) -> dict[str, Any]:
+    store = _tidings(request)
+    whom = who.reader(store, reader).id
+    data = await request.body()
+    added = await run_in_threadpool(store.import_opml, data, name="the OPML body", reader=whom)
+    tasks.add_task(store.fetch_subscriptions, whom)  # in order, after the reply
+    tasks.add_task(store.understand)
+    return {"items": [{"source": s.to_dict(), "new": new} for s, new in added]}
 
 
 # -- a newsroom's readers ---------------------------------------------------------------------

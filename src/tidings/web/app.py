@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from tidings.library import Tidings
-from tidings.web import api, errors, pages
+from tidings.web import api, errors, limits, pages
 
 
 def create_app(tidings: Tidings) -> FastAPI:
@@ -18,6 +18,7 @@ def create_app(tidings: Tidings) -> FastAPI:
     )
     app.state.tidings = tidings
     errors.install(app)
+    app.add_middleware(limits.BodyLimit)
     app.include_router(api.router)
     app.include_router(api.feeds)
     app.include_router(pages.router)

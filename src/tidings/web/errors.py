@@ -67,4 +67,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http(_: Request, exc: HTTPException) -> JSONResponse:
-        return _respond(exc.status_code, str(exc.detail))
+        response = _respond(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})  # a redirect's Location, say
+        return response

@@ -1,6 +1,7 @@
-"""Server-rendered pages (Jinja2): sign-up and sign-in, onboarding, "For you", hidden and why,
-story and article. Every action is a plain form carrying the session's CSRF token; each
-records the reader's event and sends them back, so the next page shows its effect."""
+"""Server-rendered pages (Jinja2): sign-up and sign-in, onboarding, "For you", topic, saved,
+hidden and why, settings (sources, OPML, the private feed link), story and article. Every
+action is a plain form carrying the session's CSRF token; each records the reader's event
+and sends them back, so the next page shows its effect."""
 
 from __future__ import annotations
 
@@ -8,11 +9,21 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    File,
+    Form,
+    HTTPException,
+    Request,
+    UploadFile,
+)
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from tidings.errors import InputError, NotFound
+from tidings.errors import InputError, NotFound, TidingsError
 from tidings.library import Tidings
 from tidings.store.accounts import Session
 from tidings.web.auth import SESSION_COOKIE
@@ -30,6 +41,17 @@ def _tidings(request: Request) -> Tidings:
 def _session(request: Request) -> Session | None:
     token = request.cookies.get(SESSION_COOKIE)
     return _tidings(request).session(token) if token else None
+
+
+def _reader_session(request: Request) -> Session:
+    """A dependency of the pages only a signed-in reader sees: anyone else signs in first."""
+    session = _session(request)
+    if session is None:
+        raise HTTPException(303, "sign in first", headers={"Location": "/signin"})
+    return session
+
+
+SignedIn = Annotated[Session, Depends(_reader_session)]
 
 
 def _render(
@@ -64,10 +86,7 @@ def _with_cookie(response: Response, session: Session) -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def for_you(request: Request, cursor: str | None = None) -> Response:
-    session = _session(request)
-    if session is None:
-        return RedirectResponse("/signin", status_code=303)
+def for_you(request: Request, session: SignedIn, cursor: str | None = None) -> Response:
     page = _tidings(request).feed(session.reader.id, limit=20, cursor=cursor)
     return _render(request, "feed.html", session, page=page)
 
@@ -118,10 +137,7 @@ def signout(request: Request, csrf: Field) -> Response:
 
 
 @router.get("/onboarding", response_class=HTMLResponse)
-def onboarding_page(request: Request) -> Response:
-    session = _session(request)
-    if session is None:
-        return RedirectResponse("/signin", status_code=303)
+def onboarding_page(request: Request, session: SignedIn) -> Response:
     store = _tidings(request)
     following = set(store.following(session.reader.id)["follows"])
     topics = store.popular_topics(40)
@@ -145,11 +161,47 @@ def follow(request: Request, csrf: Field, topic: Field) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
+@router.post("/unfollow")
+def unfollow(request: Request, csrf: Field, topic: Field) -> Response:
+    session = _signed_in(request, csrf)
+    _tidings(request).unfollow(session.reader.id, topic)
+    return _back(request)
+
+
+@router.post("/mute")
+def mute(request: Request, csrf: Field, topic: Field) -> Response:
+    session = _signed_in(request, csrf)
+    _tidings(request).mute(session.reader.id, topic)
+    return _back(request)
+
+
 @router.post("/unmute")
 def unmute(request: Request, csrf: Field, topic: Field) -> Response:
     session = _signed_in(request, csrf)
     _tidings(request).unmute(session.reader.id, topic)
     return _back(request, "/hidden")
+
+
+@router.get("/topics/{topic}", response_class=HTMLResponse)
+def topic(request: Request, topic: str) -> Response:
+    session = _session(request)
+    store = _tidings(request)
+    try:
+        key, name, stories = store.topic(topic)
+    except TidingsError as exc:
+        return _render(request, "base.html", session, 404, message=str(exc))
+    following = store.following(session.reader.id) if session else {"follows": [], "mutes": []}
+    return _render(
+        request, "topic.html", session, key=key, topic_name=name, stories=stories,
+        followed=name in following["follows"], muted=name in following["mutes"],
+    )  # fmt: skip
+
+
+@router.get("/saved", response_class=HTMLResponse)
+def saved(request: Request, session: SignedIn) -> Response:
+    return _render(
+        request, "saved.html", session, stories=_tidings(request).saved(session.reader.id)
+    )
 
 
 @router.post("/act")
@@ -160,10 +212,7 @@ def act(request: Request, csrf: Field, kind: Field, story: Annotated[int, Form()
 
 
 @router.get("/hidden", response_class=HTMLResponse)
-def hidden(request: Request) -> Response:
-    session = _session(request)
-    if session is None:
-        return RedirectResponse("/signin", status_code=303)
+def hidden(request: Request, session: SignedIn) -> Response:
     store = _tidings(request)
     return _render(
         request, "hidden.html", session,
@@ -205,3 +254,91 @@ def article(request: Request, article_id: int) -> Response:
     if found.story_id is not None:
         more = [t for t in store.story(found.story_id).timeline if t.article_id != article_id]
     return _render(request, "article.html", session, article=found, more=more)
+
+
+# -- settings: the reader's sources, OPML, the private feed link ------------------------------
+
+
+def _settings(
+    request: Request, session: Session, status: int = 200, **context: Any
+) -> HTMLResponse:
+    store = _tidings(request)
+    token = store.feed_token(session.reader.id)
+    return _render(
+        request, "settings.html", session, status,
+        sources=store.subscriptions(session.reader.id),
+        feed_link=str(request.url_for("atom_feed", token=token)),
+        **context,
+    )  # fmt: skip
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings(request: Request, session: SignedIn) -> Response:
+    return _settings(request, session)
+
+
+@router.post("/settings/sources")
+def add_source(request: Request, csrf: Field, url: Field, tasks: BackgroundTasks) -> Response:
+    """Fetch the feed at once: a URL that does not answer is named on the page, unstored."""
+    session = _signed_in(request, csrf)
+    store = _tidings(request)
+    try:
+        source, result = store.subscribe(session.reader.id, url)
+    except TidingsError as exc:
+        return _settings(request, session, 422, message=str(exc), url=url)
+    tasks.add_task(store.understand)
+    notice = (
+        f"Added {source.title or source.url}: {result.added} new articles. They reach your "
+        "feed in a minute or so, once understood."
+    )
+    return _settings(request, session, notice=notice)
+
+
+@router.post("/settings/sources/remove")
+def remove_source(request: Request, csrf: Field, source: Field) -> Response:
+    session = _signed_in(request, csrf)
+    try:
+        gone = _tidings(request).unsubscribe(session.reader.id, source)
+    except TidingsError as exc:
+        return _settings(request, session, 404, message=str(exc))
+    return _settings(request, session, notice=f"Removed {gone.title or gone.url}.")
+
+
+@router.post("/settings/opml")
+async def import_opml(
+    request: Request, csrf: Field, tasks: BackgroundTasks, opml: Annotated[UploadFile, File()]
+) -> Response:
+    """Every feed of an uploaded OPML file joins the reader's sources; a file that is not
+    OPML is refused by name with nothing stored. New feeds are fetched in the background."""
+    session = _signed_in(request, csrf)
+    store = _tidings(request)
+    name = opml.filename or "the uploaded file"
+    data = await opml.read()
+    try:
+        added = await run_in_threadpool(
+            store.import_opml, data, name=name, reader=session.reader.id
+        )
+    except TidingsError as exc:
+        return _settings(request, session, 422, message=str(exc))
+    tasks.add_task(store.fetch_subscriptions, session.reader.id)  # in order, after the reply
+    tasks.add_task(store.understand)
+    new = sum(1 for _, is_new in added if is_new)
+    notice = f"{name}: {len(added)} feeds, {new} new to your sources; fetching them now."
+    return _settings(request, session, notice=notice)
+
+
+@router.get("/settings/opml")
+def export_opml(request: Request, session: SignedIn) -> Response:
+    document = _tidings(request).export_opml(session.reader.id)
+    disposition = 'attachment; filename="tidings-sources.opml"'
+    return Response(
+        document, media_type="text/x-opml", headers={"Content-Disposition": disposition}
+    )
+
+
+@router.post("/settings/feed-link")
+def rotate_feed_link(request: Request, csrf: Field) -> Response:
+    session = _signed_in(request, csrf)
+    _tidings(request).feed_token(session.reader.id, rotate=True)
+    notice = "A new private feed link: the old one no longer works."
+    return _settings(request, session, notice=notice)
