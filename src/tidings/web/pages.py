@@ -146,10 +146,12 @@ def onboarding_page(request: Request, session: SignedIn) -> Response:
 
 
 @router.post("/onboarding")
-def onboarding(request: Request, csrf: Field, topic: Annotated[list[str], Form()]) -> Response:
+def onboarding(
+    request: Request, csrf: Field, topic: Annotated[list[str] | None, Form()] = None
+) -> Response:
     session = _signed_in(request, csrf)
     store = _tidings(request)
-    for key in topic[:50]:
+    for key in (topic or [])[:50]:  # none picked: the feed ranks by what is popular
         store.follow(session.reader.id, key)
     return RedirectResponse("/", status_code=303)
 
@@ -233,7 +235,7 @@ def story(request: Request, story_id: int) -> Response:
             "article_id": t.article_id,
             "title": t.title,
             "source": t.source or "",
-            "when": t.published.strftime("%d %b %H:%M") if t.published else "",
+            "when": t.published.strftime("%d %b %Y %H:%M") if t.published else "",
         }
         for t in found.timeline
     ]

@@ -1,0 +1,315 @@
+"""End to end in a real browser: headless Chromium (Debian's, driven by Playwright) against the
+app served over real HTTP on 127.0.0.1, doing what a reader does and checking what they see.
+
+The store is the seed page, the Guardian's feed (55 real articles across many topics) and one
+real event told by two outlets (a SemEval same-story pair), understood once for the module;
+each test signs up a reader of its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from tidings.library import Tidings
+from tidings.web import create_app
+
+from .conftest import ROOT, SEED, understood_store
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "a long enough password"
+_names = itertools.count()
+
+
+def _two_outlets(shared: Path, folder: Path) -> Path:
+    """One real event (Apple and Imagination Technologies) as two outlets told it."""
+    with (shared / "data/stories/semeval2022_train.csv").open(encoding="utf-8") as rows:
+        pair = next(r for r in csv.DictReader(rows) if r["pair_id"] == "1484396190_1484349204")
+    rows_out = [
+        {"title": "Apple strikes new deal with UK chip designer it sidelined in 2017",
+         "text": pair["text1"], "url": "https://a.example/apple",
+         "published": "2020-01-02T09:00Z", "source": "Outlet A"},
+        {"title": "Apple, former partner Imagination Technologies ink new licensing agreement",
+         "text": pair["text2"], "url": "https://b.example/apple",
+         "published": "2020-01-02T15:00Z", "source": "Outlet B"},
+    ]  # fmt: skip
+    path = folder / "two_outlets.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows_out), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def store(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tidings]:
+    folder = tmp_path_factory.mktemp("e2e")
+    inputs = [shared / SEED, shared / "data/feeds/guardian.rss", _two_outlets(shared, folder)]
+    with understood_store("sqlite", folder, inputs) as tidings:
+        yield tidings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def base_url(store: Tidings) -> Iterator[str]:
+    """The app served by uvicorn over real HTTP on 127.0.0.1, in a background thread."""
+    port = _free_port()
+    config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="e2e-uvicorn", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/signin", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert thread.is_alive(), "uvicorn stopped before answering"
+        assert time.monotonic() < deadline, "uvicorn did not answer within 30 s"
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        problem = f"{CHROMIUM} is missing: the browser tests need Debian's chromium package"
+        if os.environ.get("TIDINGS_REQUIRE_BROWSER"):  # CI installs it: missing is a failure
+            pytest.fail(problem)
+        pytest.skip(f"{problem} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A fresh browser context (no cookies) per test, with the app as its base URL."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def sign_up(page: Page, who: str) -> str:
+    """Sign up a new reader through the form; the browser lands on onboarding."""
+    name = f"{who} {next(_names)}"
+    page.goto("/signup")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url("**/onboarding")
+    return name
+
+
+def pick_topics(page: Page, topics: list[str]) -> None:
+    """Tick topics on onboarding (each label reads "<name> <count>") and go to the feed."""
+    for topic in topics:
+        page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(topic)} \d+$")).check()
+    page.get_by_role("button", name="Show my feed").click()
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def cards(page: Page) -> Locator:
+    return page.locator("ol.cards > li.card[data-story]")
+
+
+def story_ids(page: Page) -> list[str]:
+    return [c.get_attribute("data-story") or "" for c in cards(page).all()]
+
+
+def chip_topics(card: Locator) -> list[str]:
+    """The topics a card offers to follow, by name (each chip's title is "Follow <name>")."""
+    titles = [b.get_attribute("title") or "" for b in card.locator("button.chip").all()]
+    return [t.removeprefix("Follow ") for t in titles]
+
+
+def artifacts() -> Path:
+    folder = Path(os.environ.get("TIDINGS_ARTIFACTS") or ROOT / "test-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_a_newcomer_picks_topics_and_every_card_says_why_it_is_there(
+    page: Page,
+) -> None:
+    sign_up(page, "newcomer")
+    expect(page.get_by_role("heading", level=1)).to_have_text("What would you like to follow?")
+    picked = ["Sport", "Environment"]
+    pick_topics(page, picked)
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("For you")
+    assert cards(page).count() >= 10
+    reasons = [c.locator("p.reason").inner_text().strip() for c in cards(page).all()]
+    assert all(reasons), f"a card without a reason: {reasons}"
+    assert {f"You follow {t}" for t in picked} & set(reasons), reasons
+    # The followed topics lead the feed.
+    assert reasons[0] in {f"You follow {t}" for t in picked}, reasons
+
+    shot = artifacts() / "feed.png"
+    shot.unlink(missing_ok=True)
+    page.screenshot(path=shot, full_page=True)
+    assert shot.stat().st_size > 50_000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_hiding_a_story_takes_it_out_of_the_feed_and_lists_it_under_hidden_and_why(
+    page: Page, store: Tidings
+) -> None:
+    reader = sign_up(page, "hider")
+    page.goto("/")
+    before = story_ids(page)
+    assert len(before) >= 3
+    # A story from one outlet below the top one, so its card and /hidden show one headline.
+    card = cards(page).filter(has_not=page.locator("p.meta a")).nth(1)
+    target = card.get_attribute("data-story") or ""
+    assert target in before[1:]
+    headline = card.locator("h2 a").inner_text().strip()
+
+    with page.expect_navigation():
+        card.get_by_role("button", name="Hide", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("For you")
+    expect(page.locator(f"li.card[data-story='{target}']")).to_have_count(0)
+    expect(page.get_by_role("link", name=headline, exact=True)).to_have_count(0)
+    expect(cards(page)).to_have_count(len(before))  # the feed is still full
+
+    page.get_by_role("link", name="Hidden and why").click()
+    page.wait_for_url("**/hidden")
+    listed = page.locator("ul.hidden > li").filter(has=page.locator(f"a[href='/stories/{target}']"))
+    expect(listed).to_have_count(1)
+    expect(listed.get_by_role("link")).to_have_text(headline)
+    expect(listed.locator(".why")).to_have_text("You hid this story")
+
+    undo = listed.get_by_role("button", name="Show again")
+    expect(undo).to_have_count(1)
+    with page.expect_navigation():
+        undo.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hidden and why")
+    expect(page.locator(f"ul.hidden a[href='/stories/{target}']")).to_have_count(0)
+    # Back in the feed. It was already shown once, so it now ranks low; the "More stories"
+    # pages cannot be walked to find it (their offsets shift as each page view re-ranks), so
+    # ask the store for the whole feed.
+    everything = store.feed(reader, limit=500, record=False)
+    assert int(target) in [item.story_id for item in everything.items]
+
+
+def test_following_a_topic_from_a_chip_lifts_its_stories(page: Page) -> None:
+    sign_up(page, "follower")
+    page.goto("/")
+    all_cards = cards(page).all()
+    assert len(all_cards) >= 10
+    topics_by_card = [chip_topics(c) for c in all_cards]
+
+    def first_about(topic: str, by_card: list[list[str]]) -> int:
+        return next(i for i, names in enumerate(by_card) if topic in names)
+
+    # A topic whose first story sits well down the feed, offered on a lower card.
+    chosen = next(
+        (i, topic)
+        for i in range(len(all_cards) - 1, 4, -1)
+        for topic in topics_by_card[i]
+        if first_about(topic, topics_by_card) >= 5
+    )
+    position, topic = chosen
+    before = [i for i, names in enumerate(topics_by_card) if topic in names]
+
+    with page.expect_navigation():
+        all_cards[position].get_by_role("button", name=f"+ {topic}", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("For you")
+    after_cards = cards(page).all()
+    after = [i for i, c in enumerate(after_cards) if topic in chip_topics(c)]
+    assert after, f"no story about {topic} after following it"
+    assert after[0] < before[0], (topic, before, after)
+    assert after[0] == 0, (topic, before, after)
+    top_reason = after_cards[0].locator("p.reason").inner_text().strip()
+    assert top_reason == f"You follow {topic}"
+    # The n-th story about it is now at least as high as the n-th was before.
+    assert all(a <= b for a, b in zip(after, before, strict=False)), (topic, before, after)
+
+
+def test_a_story_told_by_several_outlets_opens_on_its_timeline(page: Page) -> None:
+    sign_up(page, "timeline")
+    page.goto("/")
+    more_outlets = page.locator("p.meta a", has_text=re.compile(r"^\+\d+ outlets?$"))
+    card = cards(page).filter(has=more_outlets).first
+    expect(card).to_be_visible()
+    story = card.get_attribute("data-story")
+    link = card.locator("p.meta a")
+    extra = int(re.sub(r"\D", "", link.inner_text()))
+
+    link.click()
+    page.wait_for_url(f"**/stories/{story}")
+    meta = page.locator("main p.meta").inner_text()
+    articles, outlets = (int(n) for n in re.findall(r"\d+", meta))
+    assert outlets == extra + 1 >= 2
+    timeline = page.get_by_role("img", name="Timeline of the story across outlets")
+    expect(timeline).to_be_visible()
+    assert timeline.evaluate("e => e.tagName.toLowerCase()") == "svg"
+    expect(timeline.locator("circle")).to_have_count(articles)
+    marks = [t.strip() for t in timeline.locator("a text").all_text_contents()]
+    assert len(marks) == articles
+    assert {m.split(" — ")[0] for m in marks} == {"Outlet A", "Outlet B"}
+    assert any("Apple strikes new deal" in m for m in marks)
+    assert any("Imagination Technologies ink new licensing" in m for m in marks)
+    box = timeline.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 50
+
+
+def test_the_skip_link_comes_first_and_every_signup_field_is_labelled(
+    page: Page,
+) -> None:
+    page.goto("/signup")
+    page.keyboard.press("Tab")
+    focused = page.locator(":focus")
+    expect(focused).to_have_text("Skip to content")
+    expect(focused).to_have_attribute("href", "#main")
+    expect(focused).to_be_in_viewport()  # shown once focused
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+
+    fields = page.locator("main form input:not([type=hidden])")
+    assert fields.count() >= 2
+    labelled = {
+        page.get_by_label(text, exact=True).get_attribute("id")
+        for text in page.locator("main form label").all_inner_texts()
+    }
+    assert labelled == {f.get_attribute("id") for f in fields.all()}
+    expect(page.get_by_label("Name", exact=True)).to_be_editable()
+    expect(page.get_by_label("Password", exact=True)).to_have_attribute("type", "password")
