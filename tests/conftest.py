@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,11 @@ from tidings.library import Tidings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+
+# The fetcher refuses loopback addresses by default; the tests' servers are on 127.0.0.1.
+# Set in the environment so that it holds in subprocesses too (tests/test_fetch.py
+# overrides it to show the default).
+os.environ["TIDINGS_FETCH_ALLOW"] = "127.0.0.1/32"
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 from platformdirs import user_data_dir
 
 DATABASE_URL_ENV = "TIDINGS_DATABASE_URL"
+FETCH_ALLOW_ENV = "TIDINGS_FETCH_ALLOW"
 
 
 def default_database_url() -> str:
@@ -26,3 +27,10 @@ def database_url(explicit: str | None = None) -> str:
     if "://" not in url:
         url = f"sqlite:///{Path(url).expanduser().resolve()}"
     return url
+
+
+def fetch_allow() -> str:
+    """``TIDINGS_FETCH_ALLOW``: host names and CIDR ranges the fetcher may reach although they
+    are not public addresses (comma-separated; empty when unset). Parsed by
+    :func:`tidings.ingest.guard.parse_allow_list`."""
+    return os.environ.get(FETCH_ALLOW_ENV, "")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tidings import config
 from tidings.errors import InputError, NotFound, TidingsError
 from tidings.ingest import identity, opml, pipeline
+from tidings.ingest.guard import AddressRefused
 from tidings.models import Article, Document, Parsed
 from tidings.store import accounts, database
 from tidings.store import articles as article_store
@@ -289,6 +290,8 @@ class Tidings:
         who = self.reader(reader)
         try:
             doc = pipeline.read(url)
+        except AddressRefused as exc:  # the guard said no: say why, not "did not answer"
+            raise InputError(url, str(exc)) from exc
         except TidingsError as exc:
             raise InputError(url, f"the feed did not answer ({exc})") from exc
         try:
