@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -307,11 +308,38 @@ def sources_list(as_json: AsJson = False, db: Db = None) -> None:
         _print_json([s.to_dict() for s in items])
         return
     table = Table(title=f"{len(items)} sources", title_justify="left")
-    for column in ("id", "title", "url", "added"):
+    for column in ("id", "title", "url", "added", "last success"):
         table.add_column(column)
+    table.add_column("last error", max_width=40, no_wrap=True, overflow="ellipsis")
+    table.add_column("next poll")
+    table.add_column("items/day", justify="right")
     for s in items:
-        table.add_row(str(s.id), escape(s.title or ""), escape(s.url), s.added.strftime("%Y-%m-%d"))
+        h = s.health
+        error = ""
+        if h.last_error is not None:
+            error = f"{_when(h.last_error)} {escape(h.error or '')}"
+            error = f"[red]{error}[/]" if h.errors else f"[dim]{error}[/]"
+        table.add_row(
+            str(s.id),
+            escape(s.title or ""),
+            escape(s.url),
+            s.added.strftime("%Y-%m-%d"),
+            _when(h.last_success),
+            error,
+            _when(h.next_poll) if h.next_poll else "now",
+            f"{h.items_per_day:.1f}" if h.items_per_day is not None else "",
+        )
     console.print(table)
+
+
+def _when(moment: datetime | None) -> str:
+    """A time in the local zone: the hour alone if today, else the date and the hour."""
+    if moment is None:
+        return ""
+    local = moment.astimezone()
+    if local.date() == datetime.now().astimezone().date():
+        return local.strftime("%H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 @sources_app.command("remove")
@@ -551,4 +579,4 @@ def main() -> None:
 
 # The personal feed's and the server's commands live in their own modules and register on
 # `app`.
-from tidings import cli_readers, cli_serve  # noqa: E402, F401
+from tidings import cli_poll, cli_readers, cli_serve  # noqa: E402, F401

@@ -30,6 +30,7 @@ from tidings.store.sources import Source
 from tidings.store.stories import Story
 
 if TYPE_CHECKING:
+    from tidings.poll import Poller, PollReport, SourceOutcome
     from tidings.rank.feed import FeedBuilder, FeedPage, Filtered
     from tidings.rank.signals import Event
     from tidings.rank.training import TrainReport
@@ -647,6 +648,62 @@ class Tidings:
             removed = connection.execute(delete(scorers)).rowcount
         self._changed()
         return removed
+
+    # -- polling ----------------------------------------------------------------------------
+
+    def poller(self, **options: Any) -> Poller:
+        """A :class:`~tidings.poll.Poller` over this store (``threads``, ``per_host``,
+        ``lease_seconds``, ``understand``…): ``run_once()``, or ``run_forever(stop_event)``
+        in a background thread."""
+        from tidings.poll import Poller
+
+        return Poller(self, **options)
+
+    def poll(
+        self,
+        *,
+        everything: bool = False,
+        progress: Callable[[SourceOutcome], None] | None = None,
+        **options: Any,
+    ) -> PollReport:
+        """Poll every source that is due (every source with ``everything``; still a
+        conditional GET), store what changed and schedule each one's next poll. Safe to run
+        from several processes at once (see :mod:`tidings.poll.leases`)."""
+        return self.poller(**options).run_once(everything=everything, progress=progress)
+
+    def _ingest_polled(
+        self, doc: Document, source_url: str, *, attempts: int = 3
+    ) -> tuple[IngestResult, list[datetime | None]]:
+        """Store a polled feed's articles under its source (like :meth:`ingest_document`),
+        and return their publication times too (the schedule adapts to them). Workers
+        storing the same articles at once may deadlock or collide on PostgreSQL: the losing
+        transaction rolled back whole, so it is simply tried again."""
+        import time
+
+        from sqlalchemy.exc import IntegrityError, OperationalError
+
+        doc = replace(doc, url=source_url)
+        try:
+            kind, parsed = pipeline.parse(doc)
+        except TidingsError as exc:
+            return IngestResult(doc.name, None, "error", error=str(exc)), []
+        except Exception as exc:  # a parser bug must not stop the poller
+            problem = f"could not be read ({type(exc).__name__}: {exc})"
+            return IngestResult(doc.name, None, "error", error=problem), []
+        published = [a.published for a in parsed.articles]
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._store(doc, kind, parsed, None), published
+            except (OperationalError, IntegrityError) as exc:
+                if attempt == attempts:
+                    problem = f"could not be stored ({type(exc).__name__}: {exc.orig or exc})"
+                    return IngestResult(doc.name, kind, "error", error=problem), published
+                time.sleep(0.05 * attempt)
+            except SQLAlchemyError as exc:
+                reason = getattr(exc, "orig", None) or exc
+                problem = f"could not be stored ({type(exc).__name__}: {reason})"
+                return IngestResult(doc.name, kind, "error", error=problem), published
+        raise AssertionError("unreachable")
 
 
 def _check_source_url(url: str) -> None:

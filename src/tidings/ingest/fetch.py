@@ -46,6 +46,17 @@ _HAS_BROTLI = brotli is not None and hasattr(brotli.Decompressor, "can_accept_mo
 ACCEPT_ENCODING = "gzip, deflate, br" if _HAS_BROTLI else "gzip, deflate"
 
 
+class HTTPStatusError(FetchError):
+    """The server answered with an HTTP error (400 or more). ``status`` is its code and
+    ``retry_after`` its Retry-After header as given (seconds or an HTTP date), if any: what
+    a poller needs to back off politely (429 Too Many Requests, 503 Service Unavailable)."""
+
+    def __init__(self, message: str, *, status: int, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """What a conditional GET brought back.
@@ -166,7 +177,11 @@ def _answer(
         # the copy the caller has stays current, and so do its validators unless replaced
         return Fetched(final_url, 304, None, new_etag or etag, new_last_modified or last_modified)
     if response.status_code >= 400:
-        raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}")
+        raise HTTPStatusError(
+            f"HTTP {response.status_code} {response.reason_phrase}",
+            status=response.status_code,
+            retry_after=response.headers.get("retry-after"),
+        )
     length = response.headers.get("content-length", "")
     if length.isascii() and length.isdigit() and int(length) > max_bytes:
         raise FetchError(f"response too large: {length} bytes, the limit is {_size(max_bytes)}")

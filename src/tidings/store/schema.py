@@ -29,6 +29,21 @@ sources = Table(
     Column("site_url", Text),
     Column("kind", String(32), nullable=False, server_default="feed"),
     Column("added_at", UTCDateTime, nullable=False),
+    # Polling (revision 0006): the validators for a conditional GET, the schedule (NULL
+    # next_poll_at: due now), health, and the lease of the worker polling it now.
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("next_poll_at", UTCDateTime, index=True),
+    Column("interval_seconds", Integer, nullable=False, server_default="3600"),
+    Column("errors", Integer, nullable=False, server_default="0"),  # consecutive
+    Column("last_polled_at", UTCDateTime),
+    Column("last_status", Integer),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("items_per_day", Float),
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", UTCDateTime),
 )
 
 articles = Table(

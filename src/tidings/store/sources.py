@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
@@ -14,6 +14,54 @@ from tidings.store.schema import sources
 
 
 @dataclass(frozen=True, slots=True)
+class Health:
+    """How polling a source goes: when it last answered, when it last failed and why, when
+    it is polled next, how often (adapted to how often it publishes) and how much it
+    publishes. Times are None until they have happened (``next_poll`` None: due now)."""
+
+    last_polled: datetime | None = None
+    last_status: int | None = None  # the HTTP status of the last answer (304, 200, 429…)
+    last_success: datetime | None = None
+    last_error: datetime | None = None
+    error: str | None = None  # the last error's message
+    errors: int = 0  # consecutive errors; 0 once it answers again
+    next_poll: datetime | None = None
+    interval_seconds: int = 3600
+    items_per_day: float | None = None
+    polling_now: bool = False  # a worker holds its lease
+
+    @property
+    def status(self) -> str:
+        """The state: "new" (never polled), "ok", "failing" (the last poll failed) or "backing off"
+        (several failed in a row)."""
+        if self.last_polled is None:
+            return "new"
+        if self.errors == 0:
+            return "ok"
+        return "failing" if self.errors == 1 else "backing off"
+
+    def to_dict(self) -> dict[str, Any]:
+        def when(value: datetime | None) -> str | None:
+            return value.isoformat() if value else None
+
+        return {
+            "status": self.status,
+            "last_polled": when(self.last_polled),
+            "last_status": self.last_status,
+            "last_success": when(self.last_success),
+            "last_error": when(self.last_error),
+            "error": self.error,
+            "errors": self.errors,
+            "next_poll": when(self.next_poll),
+            "interval_seconds": self.interval_seconds,
+            "items_per_day": (
+                round(self.items_per_day, 2) if self.items_per_day is not None else None
+            ),
+            "polling_now": self.polling_now,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     id: int
     url: str
@@ -21,6 +69,7 @@ class Source:
     site_url: str | None
     kind: str
     added: datetime
+    health: Health = field(default_factory=Health)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -30,11 +79,28 @@ class Source:
             "site_url": self.site_url,
             "kind": self.kind,
             "added": self.added.isoformat(),
+            "health": self.health.to_dict(),
         }
 
 
 def _to_source(row: Any) -> Source:
-    return Source(row.id, row.url, row.title, row.site_url, row.kind, row.added_at)
+    mapping = row._mapping
+    health = Health()
+    if "next_poll_at" in mapping:  # a row with the polling columns (revision 0006)
+        lease = mapping["lease_expires_at"]
+        health = Health(
+            last_polled=mapping["last_polled_at"],
+            last_status=mapping["last_status"],
+            last_success=mapping["last_success_at"],
+            last_error=mapping["last_error_at"],
+            error=mapping["last_error"],
+            errors=mapping["errors"] or 0,
+            next_poll=mapping["next_poll_at"],
+            interval_seconds=mapping["interval_seconds"] or 3600,
+            items_per_day=mapping["items_per_day"],
+            polling_now=lease is not None and lease > datetime.now(UTC),
+        )
+    return Source(row.id, row.url, row.title, row.site_url, row.kind, row.added_at, health)
 
 
 def add(

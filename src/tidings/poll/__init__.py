@@ -1,0 +1,13 @@
+"""Polling the sources: each on its own schedule, shared by any number of workers.
+
+- :mod:`tidings.poll.schedule`: the arithmetic of intervals, backoff and Retry-After.
+- :mod:`tidings.poll.leases`: claiming due sources (``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL) under a lease that expires if its worker dies, and recording the outcome.
+- :mod:`tidings.poll.poller`: the loop, with a small thread pool and a per-host limit.
+"""
+
+from __future__ import annotations
+
+from tidings.poll.poller import Poller, PollReport, SourceOutcome
+
+__all__ = ["PollReport", "Poller", "SourceOutcome"]
