@@ -115,6 +115,10 @@ def test_a_feed_added_in_settings_is_fetched_followed_and_reaches_the_feed(
     assert any(i.article.source == "RSS0.92 Example" for i in items)
     # another reader's sources are their own
     assert store.subscriptions(Reader(store).name) == []
+    # once polled, settings show how the source is doing
+    store.poll(everything=True, understand=False)
+    health = reader.browser.get("/settings").text
+    assert "health-ok" in health and "last new or unchanged" in health and "next poll" in health
 
 
 def test_a_feed_url_that_does_not_answer_is_named_and_nothing_is_stored(store: Tidings) -> None:
