@@ -121,6 +121,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(route.body)
 
 
+def _add(tidings: Tidings, url: str) -> None:
+    """Add a source whose entries' pages are never fetched: these real feeds link to public
+    sites, and tests never reach the internet (tests/test_fulltext.py covers full text)."""
+    source, _ = tidings.add_source(url)
+    tidings.set_full_text(str(source.id), "never")
+
+
 @pytest.fixture
 def site() -> Iterator[Site]:
     server = _Server(("127.0.0.1", 0), _Handler)
@@ -143,7 +150,7 @@ def feed(shared: Path, name: str) -> bytes:
 
 def add_feeds(tidings: Tidings, site: Site, shared: Path, names: tuple[str, ...] = FEEDS) -> None:
     for name in names:
-        tidings.add_source(site.serve(f"/{name}", feed(shared, name)))
+        _add(tidings, site.serve(f"/{name}", feed(shared, name)))
 
 
 def health(tidings: Tidings, url: str):  # type: ignore[no-untyped-def]
@@ -254,7 +261,7 @@ def test_errors_back_off_exponentially_and_success_resets_them(
     tidings: Tidings, site: Site, shared: Path
 ) -> None:
     url = site.serve("/broken.rss", b"", status=500)
-    tidings.add_source(url)
+    _add(tidings, url)
     waits = []
     for n in range(1, 4):
         report = tidings.poll(everything=True, understand=False)
@@ -280,7 +287,7 @@ def test_retry_after_and_slow_down_statuses_push_the_next_poll(
     dated = site.serve("/dated", b"", status=503, headers={"Retry-After": later})
     bare = site.serve("/bare", b"", status=503)
     for url in (limited, dated, bare):
-        tidings.add_source(url)
+        _add(tidings, url)
     before = datetime.now(UTC)
     report = tidings.poll(understand=False)
     assert report.errors == 3
@@ -302,7 +309,7 @@ def test_a_feed_that_changes_between_polls(tidings: Tidings, site: Site, shared:
     head, items, tail = _entries(feed(shared, "guardian.rss"))
     assert len(items) == 55
     url = site.serve("/guardian.rss", head + b"".join(items[3:]) + tail)
-    tidings.add_source(url)
+    _add(tidings, url)
     assert tidings.poll(understand=False).added == 52
     changed = re.sub(
         rb"<title>[^<]*</title>", b"<title>A corrected headline</title>", items[10], count=1
@@ -321,14 +328,14 @@ def test_a_feed_that_changes_between_polls(tidings: Tidings, site: Site, shared:
 def test_at_most_per_host_fetches_at_once(tidings: Tidings, site: Site, shared: Path) -> None:
     body = feed(shared, "heise.atom")
     for n in range(8):
-        tidings.add_source(site.serve(f"/slow/{n}", body, delay=0.2))
+        _add(tidings, site.serve(f"/slow/{n}", body, delay=0.2))
     report = tidings.poll(understand=False, threads=8, per_host=2)
     assert report.fetched == 8 and site.most_active == 2
 
 
 def test_a_parse_error_is_an_error_with_backoff(tidings: Tidings, site: Site) -> None:
     url = site.serve("/garbage", b"\x00\x01 not a feed at all")
-    tidings.add_source(url)
+    _add(tidings, url)
     report = tidings.poll(understand=False)
     assert report.errors == 1
     h = health(tidings, url)
@@ -346,7 +353,7 @@ def test_cli_poll_once_and_sources_list_show_health(
     runner = CliRunner()
     with Tidings(db) as tidings:
         add_feeds(tidings, site, shared, ("heise.atom", "json_feed.json"))
-        tidings.add_source(site.serve("/gone", b"", status=404))
+        _add(tidings, site.serve("/gone", b"", status=404))
     result = runner.invoke(app, ["poll", "--once", "--no-understand", "--db", db])
     assert result.exit_code == 0, result.output
     assert "3 sources polled" in result.output and "35" in result.output
@@ -396,7 +403,7 @@ def test_two_workers_poll_each_source_once_per_round(
         for copy in range(3):  # the same feeds thrice: the workers store the same articles
             for name in names:
                 urls.append(site.serve(f"/{copy}/{name}", feed(shared, name), delay=0.05))
-                one.add_source(urls[-1])
+                _add(one, urls[-1])
         start = threading.Barrier(2)
         reports = {}
 
@@ -437,7 +444,7 @@ def test_a_killed_worker_s_sources_are_taken_over_when_its_lease_expires(
         held = site.serve("/held.json", feed(shared, "json_feed.json"), hold=hold)
         third = site.serve("/third.rss", feed(shared, "reddit.rss"))
         for source in (first, held, third):
-            tidings.add_source(source)
+            _add(tidings, source)
         command = [
             sys.executable, "-m", "tidings", "poll", "--once", "--no-understand",
             "--worker-threads", "1", "--lease-seconds", "4", "--db", url,

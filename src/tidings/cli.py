@@ -313,6 +313,7 @@ def sources_list(as_json: AsJson = False, db: Db = None) -> None:
     table.add_column("last error", max_width=40, no_wrap=True, overflow="ellipsis")
     table.add_column("next poll")
     table.add_column("items/day", justify="right")
+    table.add_column("full text")
     for s in items:
         h = s.health
         error = ""
@@ -328,8 +329,28 @@ def sources_list(as_json: AsJson = False, db: Db = None) -> None:
             error,
             _when(h.next_poll) if h.next_poll else "now",
             f"{h.items_per_day:.1f}" if h.items_per_day is not None else "",
+            s.full_text,
         )
     console.print(table)
+
+
+@sources_app.command("full-text")
+def sources_full_text(
+    id_or_url: str,
+    mode: Annotated[
+        str,
+        typer.Argument(
+            help="auto: fetch an entry's linked page when the feed gives only a summary; "
+            "always: for every entry; never: keep what the feed gives."
+        ),
+    ],
+    db: Db = None,
+) -> None:
+    """Choose whether polling fetches the pages a source's entries link to, for their full
+    text."""
+    with _open(db) as tidings, _reported():
+        source = tidings.set_full_text(id_or_url, mode)
+    console.print(f"Source {source.id} ({source.url}): full text {source.full_text}")
 
 
 def _when(moment: datetime | None) -> str:

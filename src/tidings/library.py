@@ -671,11 +671,29 @@ class Tidings:
         from several processes at once (see :mod:`tidings.poll.leases`)."""
         return self.poller(**options).run_once(everything=everything, progress=progress)
 
+    def set_full_text(self, id_or_url: str, mode: str) -> Source:
+        """Whether polling a source fetches the pages its entries link to for their full
+        text: ``"auto"`` (only for entries that give just a summary; the default),
+        ``"always"`` or ``"never"``. See :mod:`tidings.ingest.fulltext`."""
+        try:
+            with self.engine.begin() as connection:
+                return source_store.set_full_text(connection, id_or_url, mode)
+        except ValueError as exc:
+            raise InputError(id_or_url, str(exc)) from exc
+
     def _ingest_polled(
-        self, doc: Document, source_url: str, *, attempts: int = 3
+        self,
+        doc: Document,
+        source_url: str,
+        *,
+        full_text: str | None = None,
+        budget: float | None = None,
+        attempts: int = 3,
     ) -> tuple[IngestResult, list[datetime | None]]:
         """Store a polled feed's articles under its source (like :meth:`ingest_document`),
-        and return their publication times too (the schedule adapts to them). Workers
+        and return their publication times too (the schedule adapts to them). Entries that
+        ``full_text`` (the source's mode, None: "auto") asks for first get their linked
+        page's text (:mod:`tidings.ingest.fulltext`, within ``budget`` seconds). Workers
         storing the same articles at once may deadlock or collide on PostgreSQL: the losing
         transaction rolled back whole, so it is simply tried again."""
         import time
@@ -690,6 +708,8 @@ class Tidings:
         except Exception as exc:  # a parser bug must not stop the poller
             problem = f"could not be read ({type(exc).__name__}: {exc})"
             return IngestResult(doc.name, None, "error", error=problem), []
+        if kind in FEED_KINDS:
+            self._complete_full_text(parsed, kind, full_text, budget)
         published = [a.published for a in parsed.articles]
         for attempt in range(1, attempts + 1):
             try:
@@ -704,6 +724,30 @@ class Tidings:
                 problem = f"could not be stored ({type(exc).__name__}: {reason})"
                 return IngestResult(doc.name, kind, "error", error=problem), published
         raise AssertionError("unreachable")
+
+    def _complete_full_text(
+        self, parsed: Parsed, kind: str, mode: str | None, budget: float | None
+    ) -> None:
+        """Replace summaries by their pages' text where ``mode`` asks for it, in place; what
+        went wrong becomes the feed's warnings. Pages of articles already stored with more
+        than their summary are not fetched again: the stored text is kept."""
+        from tidings.ingest import fulltext
+        from tidings.poll import stored
+
+        wanted = [fulltext.wants_page(a, mode) for a in parsed.articles]
+        if not any(wanted):
+            return
+        keys = identity.identity_keys(parsed.articles, kind)
+        with self.engine.connect() as connection:
+            known = stored.bodies(connection, [k for k, w in zip(keys, wanted, strict=True) if w])
+        report = fulltext.complete(
+            parsed.articles,
+            keys,
+            mode=mode,
+            stored=known,
+            budget=fulltext.BUDGET_SECONDS if budget is None else budget,
+        )
+        parsed.warnings.extend(report.warnings)
 
 
 def _check_source_url(url: str) -> None:

@@ -34,6 +34,7 @@ class Claim:
     interval_seconds: int
     errors: int
     claimed_at: datetime
+    full_text: str | None = None  # the source's full-text mode (None: "auto")
 
     @property
     def host(self) -> str:
@@ -47,6 +48,7 @@ _CLAIMED = (
     sources.c.last_modified,
     sources.c.interval_seconds,
     sources.c.errors,
+    sources.c.full_text,
 )
 
 
@@ -96,7 +98,8 @@ def claim(
         .returning(*_CLAIMED)
     ).all()
     claims = [
-        Claim(r.id, r.url, r.etag, r.last_modified, r.interval_seconds, r.errors, now) for r in rows
+        Claim(r.id, r.url, r.etag, r.last_modified, r.interval_seconds, r.errors, now, r.full_text)
+        for r in rows
     ]
     return sorted(claims, key=lambda c: c.id)
 

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,6 +59,7 @@ class SourceOutcome:
     next_poll: datetime | None = None
     seconds: float = 0.0
     recorded: bool = True  # False: the lease had passed to another worker; nothing written
+    warnings: list[str] = field(default_factory=list)  # e.g. a linked page not fetched
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +73,7 @@ class SourceOutcome:
             "error": self.error,
             "next_poll": self.next_poll.isoformat() if self.next_poll else None,
             "seconds": round(self.seconds, 3),
+            "warnings": list(self.warnings),
         }
 
 
@@ -304,10 +306,7 @@ class Poller:
             )
         if claim.id not in kept:
             return None  # another worker took it over
-        return Claim(
-            claim.id, claim.url, claim.etag, claim.last_modified, claim.interval_seconds,
-            claim.errors, now,
-        )  # fmt: skip
+        return replace(claim, claimed_at=now)
 
     # -- one source ---------------------------------------------------------------------
 
@@ -351,7 +350,11 @@ class Poller:
             values.update(etag=fetched.etag, last_modified=fetched.last_modified)
             return outcome, values
         assert fetched.document is not None
-        result, published = self.tidings._ingest_polled(fetched.document, claim.url)
+        # linked pages for full text: within a quarter of the lease, after the feed's half
+        budget = min(self.deadline, self.lease_seconds / 4)
+        result, published = self.tidings._ingest_polled(
+            fetched.document, claim.url, full_text=claim.full_text, budget=budget
+        )
         if result.status == "error":
             error = result.error or "could not be read"
             outcome = SourceOutcome(claim.id, claim.url, "error", fetched.status, error=error)
@@ -362,6 +365,7 @@ class Poller:
         outcome = SourceOutcome(
             claim.id, claim.url, "fetched", fetched.status,
             added=result.added, updated=result.updated, unchanged=result.unchanged,
+            warnings=list(result.warnings),
         )  # fmt: skip
         values = self._success_values(claim, now, fetched.status, interval)
         values.update(etag=fetched.etag, last_modified=fetched.last_modified)

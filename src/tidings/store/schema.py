@@ -44,6 +44,9 @@ sources = Table(
     Column("items_per_day", Float),
     Column("lease_owner", String(200)),
     Column("lease_expires_at", UTCDateTime),
+    # Fetching linked pages for entries that carry only a summary (revision 0007): "auto"
+    # (NULL), "always" or "never"; see tidings.ingest.fulltext.
+    Column("full_text", String(16)),
 )
 
 articles = Table(

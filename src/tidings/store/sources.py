@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.errors import NotFound
+from tidings.ingest.fulltext import DEFAULT_MODE, MODES, Mode, check_mode
 from tidings.store.schema import sources
 
 
@@ -70,6 +71,9 @@ class Source:
     kind: str
     added: datetime
     health: Health = field(default_factory=Health)
+    # Whether the pages its entries link to are fetched for their full text: "auto" (when an
+    # entry gives only a summary), "always" or "never" (see tidings.ingest.fulltext).
+    full_text: Mode = DEFAULT_MODE
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +84,7 @@ class Source:
             "kind": self.kind,
             "added": self.added.isoformat(),
             "health": self.health.to_dict(),
+            "full_text": self.full_text,
         }
 
 
@@ -100,7 +105,11 @@ def _to_source(row: Any) -> Source:
             items_per_day=mapping["items_per_day"],
             polling_now=lease is not None and lease > datetime.now(UTC),
         )
-    return Source(row.id, row.url, row.title, row.site_url, row.kind, row.added_at, health)
+    full_text = mapping.get("full_text")  # NULL (and before revision 0007): auto
+    full_text = full_text if full_text in MODES else DEFAULT_MODE
+    return Source(
+        row.id, row.url, row.title, row.site_url, row.kind, row.added_at, health, full_text
+    )
 
 
 def add(
@@ -165,3 +174,13 @@ def set_title(connection: Connection, source_id: int, title: str) -> None:
         .where(sources.c.id == source_id, sources.c.title.is_(None))
         .values(title=title)
     )
+
+
+def set_full_text(connection: Connection, id_or_url: str, mode: str) -> Source:
+    """Set whether a source's linked pages are fetched for their full text ("auto", "always"
+    or "never"); raises :class:`ValueError` for another mode, :class:`NotFound` for an
+    unknown source."""
+    mode = check_mode(mode)
+    source = find(connection, id_or_url)
+    connection.execute(update(sources).where(sources.c.id == source.id).values(full_text=mode))
+    return find(connection, str(source.id))
