@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import os
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 
+from tests.httpd import Site
 from tidings.library import Tidings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,17 +98,5 @@ def tidings(database_url: str) -> Iterator[Tidings]:
 @pytest.fixture(scope="session")
 def http_server(shared: Path) -> Iterator[str]:
     """A real HTTP server on 127.0.0.1 serving ``shared/`` (tests never reach the internet)."""
-    handler = functools.partial(_QuietHandler, directory=str(shared))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    with Site(directory=shared) as site:
+        yield site.url

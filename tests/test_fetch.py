@@ -3,26 +3,20 @@ conditional GET, decoding, timeouts, the size cap, redirects and the address gua
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import hashlib
 import ipaddress
 import socket
-import threading
 import time
 import tracemalloc
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import brotli
 import pytest
 
+from tests.httpd import Site
 from tidings.errors import FetchError
 from tidings.ingest import guard
 from tidings.ingest.fetch import USER_AGENT, fetch, fetch_conditional
@@ -30,126 +24,13 @@ from tidings.ingest.fetch import USER_AGENT, fetch, fetch_conditional
 FEED = "guardian.rss"
 BOMB_BYTES = 64 * 1024 * 1024  # what a bomb decodes to; its body is a few KB at most
 CAP = 1024 * 1024
-
-
-@dataclass
-class Seen:
-    path: str
-    headers: dict[str, str]
-
-
-@dataclass
-class Site:
-    url: str
-    feeds: Path
-    seen: list[Seen] = field(default_factory=list)
-
-    def paths(self) -> list[str]:
-        return [s.path for s in self.seen]
-
-
-class _Server(ThreadingHTTPServer):
-    site: Site
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client that hangs up on a huge or slow answer is what the tests do
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """HTTP/1.0, one connection per request: a body without a length ends when it closes."""
-
-    server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        site = self.server.site
-        site.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
-        url = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        parts = url.path.strip("/").split("/")
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            getattr(self, f"_{parts[0]}")(parts[1:], query)
-
-    def _feeds(self, rest: list[str], query: dict[str, str]) -> None:
-        """A feed file with an ETag and a Last-Modified, answering 304 when unchanged."""
-        path = self.server.site.feeds / rest[0]
-        data = path.read_bytes()
-        etag = f'"{hashlib.sha256(data).hexdigest()[:16]}"'
-        modified = int(path.stat().st_mtime)
-        validators = {"ETag": etag, "Last-Modified": formatdate(modified, usegmt=True)}
-        if "bare304" in query:  # "unchanged", repeating no validators
-            self._send(304, b"", {})
-            return
-        if_none_match = self.headers.get("If-None-Match")
-        if_modified_since = self.headers.get("If-Modified-Since")
-        if if_none_match is not None:
-            unchanged = etag in [t.strip() for t in if_none_match.split(",")]
-        elif if_modified_since is not None:
-            unchanged = parsedate_to_datetime(if_modified_since).timestamp() >= modified
-        else:
-            unchanged = False
-        if unchanged:
-            self._send(304, b"", validators)
-        else:
-            self._send(200, data, {"Content-Type": "application/rss+xml", **validators})
-
-    def _encoded(self, rest: list[str], query: dict[str, str]) -> None:
-        encoding, name = rest
-        data = (self.server.site.feeds / name).read_bytes()
-        body = {
-            "gzip": gzip.compress,
-            "deflate": zlib.compress,
-            "rawdeflate": lambda d: zlib.compress(d, wbits=-zlib.MAX_WBITS),
-            "br": brotli.compress,
-        }[encoding](data)
-        header = "deflate" if encoding == "rawdeflate" else encoding
-        self._send(200, body, {"Content-Type": "application/rss+xml", "Content-Encoding": header})
-
-    def _bomb(self, rest: list[str], query: dict[str, str]) -> None:
-        self._send(200, _bomb(rest[0]), {"Content-Encoding": rest[0]})
-
-    def _slow(self, rest: list[str], query: dict[str, str]) -> None:
-        time.sleep(float(query.get("seconds", "2")))
-        self._send(200, b"<rss/>", {})
-
-    def _trickle(self, rest: list[str], query: dict[str, str]) -> None:
-        """Answers at once, then one byte every 0.1 s: no single read ever waits long."""
-        self.send_response(200)
-        self.end_headers()
-        for _ in range(50):
-            self.wfile.write(b" ")
-            self.wfile.flush()
-            time.sleep(0.1)
-
-    def _huge(self, rest: list[str], query: dict[str, str]) -> None:
-        """64 MB of feed-looking bytes, with or without saying so in Content-Length."""
-        self.send_response(200)
-        self.send_header("Content-Type", "application/rss+xml")
-        if "declared" in query:
-            self.send_header("Content-Length", str(64 * 1024 * 1024))
-        self.end_headers()
-        chunk = b"<item><title>again</title></item>\n" * 2000
-        for _ in range(64 * 1024 * 1024 // len(chunk)):
-            self.wfile.write(chunk)
-
-    def _loop(self, rest: list[str], query: dict[str, str]) -> None:
-        self._send(302, b"", {"Location": "/loop"})
-
-    def _redirect(self, rest: list[str], query: dict[str, str]) -> None:
-        self._send(int(query.get("status", "302")), b"", {"Location": query["to"]})
-
-    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if status != 304:
-            self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
+RSS = {"Content-Type": "application/rss+xml"}
+ENCODERS: dict[str, Callable[[bytes], bytes]] = {
+    "gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "rawdeflate": lambda d: zlib.compress(d, wbits=-zlib.MAX_WBITS),  # said to be "deflate"
+    "br": brotli.compress,
+}
 _BOMBS: dict[str, bytes] = {}
 
 
@@ -160,17 +41,43 @@ def _bomb(encoding: str) -> bytes:
     return _BOMBS[encoding]
 
 
+def _trickle() -> Iterator[bytes]:
+    """Answers at once, then one byte every 0.1 s: no single read ever waits long."""
+    for _ in range(50):
+        yield b" "
+        time.sleep(0.1)
+
+
+def _huge() -> Iterator[bytes]:
+    """64 MB of feed-looking bytes."""
+    chunk = b"<item><title>again</title></item>\n" * 2000
+    for _ in range(64 * 1024 * 1024 // len(chunk)):
+        yield chunk
+
+
 def _serve(host: str, feeds: Path) -> Iterator[Site]:
-    server = _Server((host, 0), _Handler)
-    server.daemon_threads = True
-    server.site = Site(f"http://{host}:{server.server_address[1]}", feeds)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.site
-    finally:
-        server.shutdown()
-        server.server_close()
+    """The feed with an ETag and a Last-Modified (answering 304 when unchanged), encoded
+    copies of it, a redirect loop, and bodies that trickle or are huge, said so or not."""
+    with Site(host) as site:
+        path = feeds / FEED
+        data = path.read_bytes()
+        site.serve(f"/feeds/{FEED}", data, headers=RSS, modified=int(path.stat().st_mtime))
+        site.serve(f"/feeds/{FEED}?bare304=1", b"", status=304)  # repeating no validators
+        for encoding, encode in ENCODERS.items():
+            header = "deflate" if encoding == "rawdeflate" else encoding
+            headers = {**RSS, "Content-Encoding": header}
+            site.serve(f"/encoded/{encoding}/{FEED}", encode(data), headers=headers, etag=False)
+        site.serve("/loop", b"", status=302, headers={"Location": "/loop"})
+        site.serve("/trickle", _trickle)
+        site.serve("/huge", _huge, headers=RSS)
+        declared = {**RSS, "Content-Length": str(64 * 1024 * 1024)}
+        site.serve("/huge?declared=1", _huge, headers=declared)
+        yield site
+
+
+def redirect(site: Site, to: str, status: int = 302) -> str:
+    """The URL of a page on ``site`` that redirects to ``to``."""
+    return site.serve("/redirect", b"", status=status, headers={"Location": to})
 
 
 @pytest.fixture(scope="module")
@@ -284,9 +191,10 @@ def test_a_changed_body_without_validators_drops_the_old_ones(site: Site) -> Non
 
 
 def test_a_slow_server_times_out_with_a_clear_error(site: Site) -> None:
+    url = site.serve("/slow", b"<rss/>", delay=3, etag=False)
     started = time.monotonic()
     with pytest.raises(FetchError, match="timed out"):
-        fetch(f"{site.url}/slow?seconds=3", timeout=0.5)
+        fetch(url, timeout=0.5)
     assert time.monotonic() - started < 2
 
 
@@ -313,11 +221,12 @@ def test_a_body_declared_too_large_is_refused_before_it_is_read(site: Site) -> N
 def test_a_compression_bomb_stops_at_the_cap_without_filling_memory(
     site: Site, encoding: str
 ) -> None:
-    _bomb(encoding)  # made before measuring
+    body = _bomb(encoding)  # made before measuring
+    url = site.serve(f"/bomb/{encoding}", body, headers={"Content-Encoding": encoding}, etag=False)
     tracemalloc.start()
     try:
         with pytest.raises(FetchError, match="too large"):
-            fetch(f"{site.url}/bomb/{encoding}", max_bytes=CAP)
+            fetch(url, max_bytes=CAP)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -329,7 +238,7 @@ def test_a_compression_bomb_stops_at_the_cap_without_filling_memory(
 
 def test_a_redirect_is_followed_and_the_document_says_where_it_ended(site: Site) -> None:
     target = f"{site.url}/feeds/{FEED}"
-    url = f"{site.url}/redirect?status=301&to=/feeds/{FEED}"
+    url = redirect(site, f"/feeds/{FEED}", status=301)
     doc = fetch(url)
     assert (doc.name, doc.url) == (url, target)
 
@@ -353,13 +262,13 @@ def test_a_redirect_loop_stops_at_the_cap(site: Site) -> None:
 )
 def test_a_redirect_to_a_private_address_is_refused(site: Site, target: str, reason: str) -> None:
     with pytest.raises(FetchError, match=rf"refused to connect to .*: it is {reason}"):
-        fetch(f"{site.url}/redirect?to={target}")
+        fetch(redirect(site, target))
 
 
 def test_a_redirect_to_another_loopback_address_is_refused_unless_its_range_is_allowed(
     site: Site, other_site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"{site.url}/redirect?to={other_site.url}/feeds/{FEED}"
+    url = redirect(site, f"{other_site.url}/feeds/{FEED}")
     with pytest.raises(FetchError, match=r"refused to connect to 127\.0\.0\.2: it is a loopback"):
         fetch(url)
     assert other_site.seen == []  # refused before connecting
@@ -371,7 +280,7 @@ def test_a_redirect_to_another_loopback_address_is_refused_unless_its_range_is_a
 @pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://127.0.0.1/feed.xml"])
 def test_a_redirect_to_another_scheme_is_refused(site: Site, target: str) -> None:
     with pytest.raises(FetchError, match=r"refused a redirect to .*only http and https"):
-        fetch(f"{site.url}/redirect?to={target}")
+        fetch(redirect(site, target))
 
 
 # -- the address guard ---------------------------------------------------------------------

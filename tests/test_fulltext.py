@@ -4,19 +4,15 @@ full text, per source ("auto", "always", "never"), under the fetcher's guards an
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from tests.httpd import Route, Site
 from tidings.errors import FetchError, InputError
 from tidings.ingest import fulltext
 from tidings.library import Tidings
@@ -38,56 +34,18 @@ LONG_BODY = "".join(
 PRIVATE_URL = "http://10.255.255.1/news/private.html"
 
 
-@dataclass
-class Site:
-    url: str
-    routes: dict[str, tuple[bytes, str]] = field(default_factory=dict)
-    hits: Counter[str] = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    site: Site
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        site = self.server.site
-        with site.lock:
-            site.hits[self.path] += 1
-        route = site.routes.get(self.path)
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            if route is None:
-                self.send_error(404)
-                return
-            body, content_type = route
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+def page(body: bytes, content_type: str) -> Route:
+    """A page that answers 200 every time, without validators."""
+    return Route(body, headers={"Content-Type": content_type}, etag=False)
 
 
 @pytest.fixture
 def site(shared: Path) -> Iterator[Site]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.site = Site(f"http://127.0.0.1:{server.server_address[1]}")
-    for path, name in PAGES.items():
-        page = (shared / "data/pages/html" / name).read_bytes()
-        server.site.routes[path] = (page, "text/html; charset=utf-8")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.site
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Site() as server:
+        for path, name in PAGES.items():
+            html = (shared / "data/pages/html" / name).read_bytes()
+            server.routes[path] = page(html, "text/html; charset=utf-8")
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +81,7 @@ def serve_feed(site: Site) -> str:
         "<channel><title>Pages Daily</title><link>" + site.url + "/</link>"
         "<description>test</description>" + "".join(items) + "</channel></rss>"
     )
-    site.routes["/feed.xml"] = (feed.encode("utf-8"), "application/rss+xml")
+    site.routes["/feed.xml"] = page(feed.encode("utf-8"), "application/rss+xml")
     return site.url + "/feed.xml"
 
 

@@ -4,8 +4,6 @@ PostgreSQL) two workers racing and a worker killed mid-poll."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import re
@@ -14,111 +12,22 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
 
 from tests.conftest import BACKENDS, fresh_database
+from tests.httpd import Route, Site
 from tidings.library import Tidings
 from tidings.poll import schedule
 from tidings.store.schema import articles, sources
 
 FEEDS = ("guardian.rss", "heise.atom", "json_feed.json", "TechCrunch.xml")
 HOUR = 3600
-
-
-# -- a server whose every feed can be told how to answer --------------------------------------
-
-
-@dataclass
-class Route:
-    body: bytes
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    hold: threading.Event | None = None  # answer only once this is set
-
-
-@dataclass
-class Site:
-    url: str
-    routes: dict[str, Route] = field(default_factory=dict)
-    hits: Counter[str] = field(default_factory=Counter)
-    conditional: Counter[str] = field(default_factory=Counter)  # hits answered 304
-    active: int = 0
-    most_active: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def serve(self, path: str, body: bytes, **options: object) -> str:
-        self.routes[path] = Route(body, **options)  # type: ignore[arg-type]
-        return self.url + path
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    site: Site
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a killed client hangs up mid-answer
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        site = self.server.site
-        route = site.routes.get(self.path)
-        with site.lock:
-            site.hits[self.path] += 1
-            site.active += 1
-            site.most_active = max(site.most_active, site.active)
-        try:
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self._answer(route)
-        finally:
-            with site.lock:
-                site.active -= 1
-
-    def _answer(self, route: Route | None) -> None:
-        if route is None:
-            self.send_error(404)
-            return
-        if route.hold is not None:
-            route.hold.wait(60)
-        if route.delay:
-            time.sleep(route.delay)
-        if route.status != 200:
-            self.send_response(route.status)
-            for name, value in route.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        etag = f'"{hashlib.sha256(route.body).hexdigest()[:16]}"'
-        if self.headers.get("If-None-Match") == etag:
-            with self.server.site.lock:
-                self.server.site.conditional[self.path] += 1
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("ETag", etag)
-        self.send_header("Content-Length", str(len(route.body)))
-        for name, value in route.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(route.body)
 
 
 def _add(tidings: Tidings, url: str) -> None:
@@ -130,18 +39,9 @@ def _add(tidings: Tidings, url: str) -> None:
 
 @pytest.fixture
 def site() -> Iterator[Site]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.site = Site(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.site
-    finally:
-        for route in server.site.routes.values():
-            if route.hold is not None:
-                route.hold.set()
-        server.shutdown()
-        server.server_close()
+    """A server whose every feed can be told how to answer (tests/httpd.py)."""
+    with Site() as server:
+        yield server
 
 
 def feed(shared: Path, name: str) -> bytes:
@@ -239,7 +139,7 @@ def test_poll_once_fetches_due_sources_then_asks_conditionally(
     assert tidings.poll(understand=False).outcomes == []  # nothing is due
     report = tidings.poll(everything=True, understand=False)  # --all: still conditional
     assert (report.fetched, report.not_modified, report.added) == (0, 4, 0)
-    assert sum(site.conditional.values()) == 4 and sum(site.hits.values()) == 8
+    assert sum(site.not_modified.values()) == 4 and sum(site.hits.values()) == 8
     assert article_count(tidings) == stored
     assert all(s.health.last_status == 304 for s in tidings.sources())
 
