@@ -4,24 +4,36 @@ Run on demand (not a test):
 
     python benchmarks/serve.py                        # 16 clients, 2,000 requests or 60 s
     python benchmarks/serve.py --requests 200 --seconds 10 --concurrency 4
-    python benchmarks/serve.py --target page=/feed    # add (or redefine) a target
+    python benchmarks/serve.py --only api-feed --workers 2 --hot 500
+    python benchmarks/serve.py --target hidden=session:/hidden   # add (or redefine) a target
 
 It serves the store benchmarks/feed.py built (benchmarks/results/feed-bench.db: 100k
 articles, 10k readers, 1M events; build it with feed.py first, this script never does) with
-``python -m tidings serve --no-demo`` on a free port of 127.0.0.1, makes a newsroom API key
-("bench"; a row in api_keys per run) and loads each target in turn with --concurrency
-asyncio workers sharing one httpx.AsyncClient: a warm-up (not counted: the first feed call
-builds the story pool), then --requests requests or --seconds seconds, whichever ends first.
+``python -m tidings serve --no-demo --workers W`` on a free port of 127.0.0.1, makes a
+newsroom API key ("bench"; a row in api_keys per run) and loads each target in turn with
+--concurrency asyncio workers sharing one httpx.AsyncClient: a warm-up (not counted), then
+--requests requests or --seconds seconds, whichever ends first.
 
-Targets are NAME=PATH; ``{reader}`` in PATH is replaced by a random reader's name per request
-and every request sends ``X-API-Key``. The defaults are the HTML feed page (``page``, skipped
-while the app answers 404 for it), ``/api/v1/feed`` for a random reader (``api-feed``: each
-call records ~30 impression events; feed.py deletes them on its next run) and
-``/api/v1/articles`` (``api-articles``, a cheap public route for a baseline).
+Each request is for one reader, drawn at random per request: from all readers (cold, the
+default: nearly every request ranks a reader's feed afresh), or with ``--hot N`` from a
+fixed set of N of them (warm: a reader comes back while the server still holds their
+ranked list, so the feed only re-sorts for what it showed them since; the warm-up then
+visits each of them twice per worker process first).
+
+Targets are NAME=PATH; ``{reader}`` in PATH is replaced by the reader's name and the request
+sends ``X-API-Key``; a PATH written ``session:/path`` is asked by the reader themselves,
+signed in with a session cookie (sessions are opened in the store for the readers the run
+may draw before the server starts, as signing in would, and closed afterwards). The
+defaults are the HTML feed page (``page``: ``/`` signed in, 20 stories), ``/api/v1/feed``
+(``api-feed``, 30 stories) — each call records ~20-30 impression events; feed.py deletes
+them on its next run — and ``/api/v1/articles`` (``api-articles``, a cheap public route for
+a baseline).
 
 The load generator runs on the same machine as the server and competes with it for the
-cores: its CPU time is reported next to the server's. Writes benchmarks/results/serve.json
-(and serve-server.log, the server's output) and prints a summary.
+cores: its CPU time is reported next to the server's (the server's is that of all its
+processes). Writes benchmarks/results/serve.json (and serve-server.log, the server's
+output, where each process says on shutdown how many feeds it ranked afresh, re-sorted for
+what was shown since, or reused as they were) and prints a summary.
 """
 
 from __future__ import annotations
@@ -44,11 +56,13 @@ import measure  # benchmarks/measure.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-TARGETS = {  # name -> path; "{reader}" is a random reader's name
-    "page": "/feed?reader={reader}",
+TARGETS = {  # name -> path; "{reader}" is the reader's name; "session:": signed in as them
+    "page": "session:/",
     "api-feed": "/api/v1/feed?reader={reader}&limit=30",
     "api-articles": "/api/v1/articles?limit=30",
 }
+SESSION = "session:"
+SESSION_COOKIE = "tidings_session"
 GOAL_P99_MS = {"api-feed": 50.0}
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -86,20 +100,54 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (uvicorn's worker processes are its children)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
+
+
 def _proc_status(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak) of a process, in MB."""
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = round(int(value.split()[0]) / 1024, 1)
+    """VmRSS and VmHWM (peak) of a process and its descendants, in MB: their sums, and the
+    largest peak of one process."""
+    out = {"VmRSS": 0.0, "VmHWM": 0.0, "VmHWM_max": 0.0, "processes": 0}
+    for one in _tree(pid):
+        try:
+            lines = Path(f"/proc/{one}/status").read_text().splitlines()
+        except OSError:
+            continue
+        out["processes"] += 1
+        for line in lines:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                mb = int(value.split()[0]) / 1024
+                out[key] = round(out[key] + mb, 1)
+                if key == "VmHWM":
+                    out["VmHWM_max"] = round(max(out["VmHWM_max"], mb), 1)
     return out
 
 
 def _proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (its threads included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    """User + system CPU seconds of a process and its descendants (threads included)."""
+    total = 0.0
+    for one in _tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
 
 
 def _self_cpu() -> float:
@@ -120,12 +168,45 @@ def _events(url: str) -> int:
 # -- the server ---------------------------------------------------------------------------
 
 
-def _start(db: Path, port: int, log: Path) -> tuple[subprocess.Popen[bytes], float]:
-    """``tidings serve`` on 127.0.0.1:``port``; the process and its seconds to first answer."""
+def _sessions(url: str, names: list[str]) -> dict[str, str]:
+    """A signed-in session per reader (name → token), opened in the store as signing in
+    does, without the password hashing: the readers feed.py made have no passwords."""
+    from tidings.library import Tidings
+    from tidings.store import accounts
+    from tidings.store import readers as reader_store
+
+    now = datetime.now(UTC)
+    tokens = {}
+    with Tidings(url) as tidings, tidings.engine.begin() as connection:
+        for name in names:
+            reader = reader_store.get(connection, name)
+            tokens[name] = accounts.open_session(connection, reader, now=now).token
+    return tokens
+
+
+def _close_sessions(url: str, tokens: dict[str, str]) -> None:
+    from tidings.library import Tidings
+    from tidings.store import accounts
+
+    with Tidings(url) as tidings, tidings.engine.begin() as connection:
+        for token in tokens.values():
+            accounts.close_session(connection, token)
+
+
+def _feeds_made(log: Path) -> list[str]:
+    """What each server process said on shutdown about how it made feeds."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return [line.strip() for line in text.splitlines() if line.startswith("tidings feeds")]
+
+
+def _start(db: Path, port: int, log: Path, workers: int) -> tuple[subprocess.Popen[bytes], float]:
+    """``tidings serve`` on 127.0.0.1:``port``; the process and its seconds to first answer
+    (the server warms its feed caches before it answers)."""
     import httpx
 
-    command = [sys.executable, "-m", "tidings", "serve", "--no-demo", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--db", f"sqlite:///{db}"]
+    command = [sys.executable, "-m", "tidings", "serve", "--no-demo", "--no-poll"]
+    command += ["--host", "127.0.0.1"]
+    command += ["--port", str(port), "--db", f"sqlite:///{db}", "--workers", str(workers)]
     started = time.perf_counter()
     server = subprocess.Popen(
         command, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
@@ -148,22 +229,40 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is None:
         server.terminate()
         try:
-            server.wait(timeout=15)
+            server.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, 9)  # the server's own session: its workers too
             server.wait()
 
 
 # -- the load -----------------------------------------------------------------------------
 
 
-async def _one(client: Any, path: str) -> tuple[float, int]:
+class _Requests:
+    """The request for a target and a reader: its path and headers."""
+
+    def __init__(self, path: str, key: str, sessions: dict[str, str]) -> None:
+        self.signed_in = path.startswith(SESSION)
+        self.path = path.removeprefix(SESSION)
+        self.key = key
+        self.sessions = sessions
+
+    def __call__(self, reader: str) -> tuple[str, dict[str, str]]:
+        from urllib.parse import quote
+
+        path = self.path.format(reader=quote(reader))
+        if self.signed_in:
+            return path, {"Cookie": f"{SESSION_COOKIE}={self.sessions[reader]}"}
+        return path, {"X-API-Key": self.key}
+
+
+async def _one(client: Any, path: str, headers: dict[str, str]) -> tuple[float, int]:
     """One request: its milliseconds (the whole body read) and status (0: no answer)."""
     import httpx
 
     t0 = time.perf_counter()
     try:
-        response = await client.get(path)
+        response = await client.get(path, headers=headers)
         status = response.status_code
     except httpx.HTTPError:
         status = 0
@@ -172,15 +271,14 @@ async def _one(client: Any, path: str) -> tuple[float, int]:
 
 async def _run(
     base: str,
-    key: str,
-    path: str,
+    requests: _Requests,
     readers: list[str],
     args: argparse.Namespace,
     rng: random.Random,
     count: int,
     seconds: float,
 ) -> dict[str, Any]:
-    """``count`` requests or ``seconds`` seconds of ``path`` from --concurrency workers."""
+    """``count`` requests or ``seconds`` seconds of a target from --concurrency workers."""
     import httpx
 
     limits = httpx.Limits(
@@ -189,16 +287,14 @@ async def _run(
     ms: list[float] = []
     statuses: dict[int, int] = {}
     issued = 0
-    async with httpx.AsyncClient(
-        base_url=base, headers={"X-API-Key": key}, limits=limits, timeout=args.timeout
-    ) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=args.timeout) as client:
         deadline = time.perf_counter() + seconds
 
         async def worker() -> None:
             nonlocal issued
             while issued < count and time.perf_counter() < deadline:
                 issued += 1
-                took, status = await _one(client, path.format(reader=rng.choice(readers)))
+                took, status = await _one(client, *requests(rng.choice(readers)))
                 statuses[status] = statuses.get(status, 0) + 1
                 if status == 200:
                     ms.append(took)
@@ -224,7 +320,7 @@ def _target(
     name: str,
     path: str,
     base: str,
-    key: str,
+    requests: _Requests,
     readers: list[str],
     args: argparse.Namespace,
     server: subprocess.Popen[bytes],
@@ -232,9 +328,9 @@ def _target(
     import httpx
 
     rng = random.Random(f"{args.seed}:{name}")
-    probe_path = path.format(reader=rng.choice(readers))
     t0 = time.perf_counter()
-    probe = httpx.get(base + probe_path, headers={"X-API-Key": key}, timeout=args.timeout)
+    probe_path, headers = requests(rng.choice(readers))
+    probe = httpx.get(base + probe_path, headers=headers, timeout=args.timeout)
     first_ms = round((time.perf_counter() - t0) * 1000, 1)
     if probe.status_code == 404:  # no such route yet (the probe names a real reader)
         print(f"{name}: {path} answers 404, skipped")
@@ -242,18 +338,20 @@ def _target(
     if probe.status_code != 200:
         print(f"{name}: {path} answers {probe.status_code}: {probe.text[:200]}")
     load_before = _load()
-    print(f"{name}: warm-up ({args.warmup} requests)")
-    warm = asyncio.run(_run(base, key, path, readers, args, rng, args.warmup, args.seconds))
+    # Warm: every hot reader twice per worker process, so most have a ranked list there.
+    warmup = max(args.warmup, 2 * args.hot * args.workers) if args.hot else args.warmup
+    print(f"{name}: warm-up ({warmup} requests)")
+    warm = asyncio.run(_run(base, requests, readers, args, rng, warmup, 10 * args.seconds))
     server_cpu, client_cpu = _proc_cpu(server.pid), _self_cpu()
     print(f"{name}: {args.requests} requests or {args.seconds} s, {args.concurrency} clients")
-    result = asyncio.run(_run(base, key, path, readers, args, rng, args.requests, args.seconds))
+    result = asyncio.run(_run(base, requests, readers, args, rng, args.requests, args.seconds))
     server_cpu = _proc_cpu(server.pid) - server_cpu
     client_cpu = _self_cpu() - client_cpu
     wall = result["wall_seconds"] or 1.0
     result.update(
         path=path,
         probe={"status": probe.status_code, "ms": first_ms},
-        warmup={k: warm.get(k) for k in ("requests", "errors", "p50_ms", "max_ms")},
+        warmup={k: warm.get(k) for k in ("requests", "errors", "p50_ms", "p99_ms", "max_ms")},
         server_cpu_seconds=round(server_cpu, 1),
         server_cpu_cores=round(server_cpu / wall, 2),
         client_cpu_seconds=round(client_cpu, 1),
@@ -281,7 +379,8 @@ def _summary(results: dict[str, Any]) -> None:
 
     console = Console(width=120)
     console.print(
-        f"store: {results['db']} ({results['readers']:,} readers); server up in "
+        f"store: {results['db']} ({results['readers']:,} readers); {results['mode']}; "
+        f"{results['workers']} server worker process(es), up in "
         f"{results['server_start_seconds']} s; {results['cores']} cores shared by the server, "
         f"the load generator (one Python process, httpx) and anything else running"
     )
@@ -321,12 +420,16 @@ def _summary(results: dict[str, Any]) -> None:
                 f"{r['load_after']}",
                 markup=False,
             )
+    rss = results["server_rss_mb"]
     console.print(
-        f"server peak RSS {results['server_rss_mb'].get('VmHWM')} MB; events "
+        f"server peak RSS {rss.get('VmHWM')} MB over {rss.get('processes')} processes (the "
+        f"largest {rss.get('VmHWM_max')} MB); events "
         f"{results['events_before']:,} -> {results['events_after']:,} "
         f"(+{results['events_after'] - results['events_before']:,}: feed impressions; "
         "feed.py deletes them on its next run)"
     )
+    for line in results["feeds_made"]:
+        console.print(line, markup=False)
     console.print(f"after: {results['uptime_end']}", markup=False)
 
 
@@ -345,8 +448,17 @@ def main() -> None:
         action="append",
         default=[],
         metavar="NAME=PATH",
-        help="add or redefine a target ({reader}: a random reader's name)",
+        help="add or redefine a target ({reader}: the reader's name; PATH 'session:/…': "
+        "asked signed in as the reader)",
     )
+    parser.add_argument(
+        "--hot",
+        type=int,
+        default=0,
+        metavar="N",
+        help="warm mode: draw readers from a fixed set of N (default 0: from all, cold)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="tidings serve --workers")
     parser.add_argument(
         "--only", help=f"comma-separated target names to run (default: all of {','.join(TARGETS)})"
     )
@@ -360,8 +472,8 @@ def main() -> None:
     targets = dict(TARGETS)
     for spec in args.target:
         name, sep, path = spec.partition("=")
-        if not sep or not path.startswith("/"):
-            raise SystemExit(f"--target wants NAME=/path, not {spec!r}")
+        if not sep or not path.removeprefix(SESSION).startswith("/"):
+            raise SystemExit(f"--target wants NAME=/path or NAME=session:/path, not {spec!r}")
         targets[name] = path
     if args.only:
         targets = {k: v for k, v in targets.items() if k in args.only.split(",")}
@@ -375,6 +487,8 @@ def main() -> None:
         "db": str(args.db),
         "cores": os.cpu_count(),
         "concurrency": args.concurrency,
+        "workers": args.workers,
+        "mode": f"warm: {args.hot} hot readers" if args.hot else "cold: any reader",
         "uptime_start": _uptime(),
         "busy_start": _busy(),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -384,23 +498,34 @@ def main() -> None:
     with Tidings(url) as tidings:
         readers = [r.name for r in tidings.readers(limit=10_000)]
     results["readers"] = len(readers)
+    if args.hot:
+        readers = random.Random(f"{args.seed}:hot").sample(readers, min(args.hot, len(readers)))
     results["events_before"] = _events(url)
+    signed_in = any(path.startswith(SESSION) for path in targets.values())
+    sessions = _sessions(url, readers) if signed_in else {}
     port = args.port or _free_port()
     base = f"http://127.0.0.1:{port}"
     log = RESULTS / "serve-server.log"
-    print(f"starting tidings serve on {base} (log: {log})")
-    server, up = _start(args.db, port, log)
-    results["server_start_seconds"] = round(up, 1)
-    results["targets"] = {}
+    print(f"starting tidings serve on {base} with {args.workers} worker(s) (log: {log})")
     try:
-        with Tidings(url) as tidings:
-            key = tidings.add_api_key("bench")
-        for name, path in targets.items():
-            results["targets"][name] = _target(name, path, base, key, readers, args, server)
-        results["server_rss_mb"] = _proc_status(server.pid)
-        results["server_cpu_seconds"] = round(_proc_cpu(server.pid), 1)
+        server, up = _start(args.db, port, log, args.workers)
+        results["server_start_seconds"] = round(up, 1)
+        results["targets"] = {}
+        try:
+            with Tidings(url) as tidings:
+                key = tidings.add_api_key("bench")
+            for name, path in targets.items():
+                requests = _Requests(path, key, sessions)
+                results["targets"][name] = _target(
+                    name, path, base, requests, readers, args, server
+                )
+            results["server_rss_mb"] = _proc_status(server.pid)
+            results["server_cpu_seconds"] = round(_proc_cpu(server.pid), 1)
+        finally:
+            _stop(server)
     finally:
-        _stop(server)
+        _close_sessions(url, sessions)
+    results["feeds_made"] = _feeds_made(log)
     results["events_after"] = _events(url)
     results["uptime_end"] = _uptime()
     args.out.write_text(json.dumps(results, indent=2, default=str))

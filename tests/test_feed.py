@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -152,14 +153,46 @@ def test_pages_follow_on_without_repeating_a_story(store: Tidings, reader: str) 
     assert second.items[0].rank == 11
 
 
-def test_shown_stories_are_logged_as_impressions_and_sink_when_never_opened(
+def _an_hour_passes(store: Tidings, reader: str) -> None:
+    """Move the reader's events an hour back, as if their visit had ended an hour ago."""
+    from sqlalchemy import bindparam, select, update
+
+    from tidings.store.schema import events
+
+    with store.engine.begin() as connection:
+        mine = select(events.c.id, events.c.created_at).where(
+            events.c.reader_id == store.reader(reader).id
+        )
+        earlier = [
+            {"event": row.id, "when": row.created_at - timedelta(hours=1)}
+            for row in connection.execute(mine)
+        ]
+        connection.execute(
+            update(events)
+            .where(events.c.id == bindparam("event"))
+            .values(created_at=bindparam("when")),
+            earlier,
+        )
+
+
+def test_shown_stories_are_logged_as_impressions_and_sink_on_the_next_visit_when_never_opened(
     store: Tidings, reader: str
 ) -> None:
     first = store.feed(reader, limit=10)
     for _ in range(3):
         store.feed(reader, limit=10)
+    # within the visit the page stays put, so a reader does not lose their place
+    assert stories(store.feed(reader, limit=10, record=False)) == stories(first)
+    _an_hour_passes(store, reader)
     again = store.feed(reader, limit=10, record=False)
     assert set(stories(again)) != set(stories(first))
+
+
+def test_hiding_a_story_keeps_the_stories_above_it_in_place(store: Tidings, reader: str) -> None:
+    first = stories(store.feed(reader, limit=10))
+    store.record(reader, "hide", story_id=first[3])
+    after = stories(store.feed(reader, limit=10))
+    assert after[:3] == first[:3] and first[3] not in after
 
 
 def test_an_unknown_reader_article_or_topic_is_a_clear_error(store: Tidings, reader: str) -> None:

@@ -28,9 +28,13 @@ def create(url: str) -> Engine:
     """An engine for ``url``; SQLite files get their folder created and WAL switched on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        pool: dict[str, int] = {}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+            # The web app serves from a thread pool: with the default pool (5 + 10 overflow)
+            # its threads keep reopening connections, each with an empty page cache.
+            pool = {"pool_size": 20, "max_overflow": 20}
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)

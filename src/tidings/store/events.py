@@ -67,17 +67,21 @@ def for_reader(connection: Connection, reader_id: int) -> list[Event]:
     return found
 
 
-def seen(connection: Connection, reader_id: int, since: datetime) -> dict[int, int]:
-    """Per story, how often it was shown to this reader since ``since``."""
+def seen(
+    connection: Connection, reader_id: int, since: datetime, until: datetime | None = None
+) -> dict[int, int]:
+    """Per story, how often it was shown to this reader since ``since`` (and before
+    ``until``, when given)."""
+    conditions = [
+        events.c.reader_id == reader_id,
+        events.c.kind == str(Kind.IMPRESSION),
+        events.c.created_at >= since,
+        events.c.story_id.is_not(None),
+    ]
+    if until is not None:
+        conditions.append(events.c.created_at < until)
     rows = connection.execute(
-        select(events.c.story_id, func.count())
-        .where(
-            events.c.reader_id == reader_id,
-            events.c.kind == str(Kind.IMPRESSION),
-            events.c.created_at >= since,
-            events.c.story_id.is_not(None),
-        )
-        .group_by(events.c.story_id)
+        select(events.c.story_id, func.count()).where(*conditions).group_by(events.c.story_id)
     )
     return {story: n for story, n in rows}
 
