@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from tidings.library import Tidings
 from tidings.models import Document, Image, Media, ParsedArticle
 from tidings.store import articles as article_store
 from tidings.store import database
+
+from .conftest import fresh_database
 
 WHOLE = ParsedArticle(
     title="China vows to work with North Korea",
@@ -222,3 +225,36 @@ def test_upgrading_an_older_store_keeps_its_articles_and_labels(database_url: st
         (article,) = upgraded.articles()
         assert article.title == WHOLE.title
         assert [t.name for t in article.topics] == ["Diplomacy", "North Korea"]
+
+
+@pytest.mark.postgres
+def test_two_workers_storing_the_same_content_under_different_keys_keep_one_article(
+    tmp_path: Path,
+) -> None:
+    """One story syndicated to two feeds, stored by two workers at the same moment."""
+    story = ParsedArticle(
+        title="Flood waters reach the city centre",
+        paragraphs=[f"Paragraph {n} of a long report on the flood, in detail." for n in range(8)],
+    )
+    with fresh_database("postgresql", tmp_path) as url, Tidings(url) as tidings:
+        now = datetime.now(UTC)
+        results: list[article_store.Saved] = []
+        with tidings.engine.connect() as first:
+            first.begin()
+            mine = article_store.save(first, story, key="k:feed-a", kind="feed", now=now)
+
+            def second_worker() -> None:
+                with tidings.engine.begin() as second:
+                    results.append(
+                        article_store.save(second, story, key="k:feed-b", kind="feed", now=now)
+                    )
+
+            worker = threading.Thread(target=second_worker)
+            worker.start()
+            worker.join(timeout=1.0)
+            assert worker.is_alive(), "the second worker waits for the first to commit"
+            first.commit()
+        worker.join(timeout=10)
+        (theirs,) = results
+        assert mine.status == "added" and theirs.id == mine.id and theirs.status != "added"
+        assert tidings.article_count() == 1

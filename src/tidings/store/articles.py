@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.errors import NotFound
@@ -89,6 +89,7 @@ _BY_HASH = (
     select(articles).where(articles.c.content_hash == bindparam("digest")).order_by(articles.c.id)
 )
 _UPDATE = update(articles).where(articles.c.id == bindparam("article_id"))
+_CONTENT_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:digest, 0))")
 _INSERTS = {
     name: dialect.insert(articles)
     .on_conflict_do_nothing(index_elements=["canonical_url"])
@@ -111,6 +112,11 @@ def save(
     values = _values(parsed, kind, digest)
     existing = connection.execute(_BY_KEY, {"key": key}).one_or_none()
     if existing is None and has_substantial_content(parsed.paragraphs):
+        if connection.dialect.name == "postgresql":
+            # Two workers storing the same content under different keys (one story in two
+            # feeds) would both find nothing here and both insert. The first holds this lock
+            # until it commits; the second then finds its row. (SQLite has one writer.)
+            connection.execute(_CONTENT_LOCK, {"digest": digest})
         existing = connection.execute(_BY_HASH, {"digest": digest}).first()
     if existing is None:
         row = {
