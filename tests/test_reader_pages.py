@@ -115,6 +115,9 @@ def test_a_feed_added_in_settings_is_fetched_followed_and_reaches_the_feed(
     assert any(i.article.source == "RSS0.92 Example" for i in items)
     # another reader's sources are their own
     assert store.subscriptions(Reader(store).name) == []
+    # the fetch counts as the first poll: settings show the source is fine at once
+    (source,) = store.subscriptions(reader.name)
+    assert source.health.status == "ok" and source.health.next_poll is not None
     # once polled, settings show how the source is doing
     for source in store.sources():  # its entries link to public sites: no full-text fetch
         store.set_full_text(str(source.id), "never")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tidings import config
 from tidings.errors import InputError, NotFound, TidingsError
 from tidings.ingest import identity, opml, pipeline
+from tidings.ingest.fetch import Fetched, fetch_conditional
 from tidings.ingest.guard import AddressRefused
 from tidings.models import Article, Document, Parsed
 from tidings.store import accounts, database
@@ -290,11 +291,13 @@ class Tidings:
         _check_source_url(url)
         who = self.reader(reader)
         try:
-            doc = pipeline.read(url)
+            fetched = fetch_conditional(url)
         except AddressRefused as exc:  # the guard said no: say why, not "did not answer"
             raise InputError(url, str(exc)) from exc
         except TidingsError as exc:
             raise InputError(url, f"the feed did not answer ({exc})") from exc
+        doc = fetched.document
+        assert doc is not None  # nothing was asked conditionally: never "not modified"
         try:
             kind, parsed = pipeline.parse(doc)
         except TidingsError as exc:
@@ -310,7 +313,25 @@ class Tidings:
             subscription_store.add(connection, who.id, source.id, now=now)
         result = self._store(replace(doc, url=url), kind, parsed, None)
         self._follow_outlets(who.id, [source])
+        self._first_poll(source, fetched, parsed)
         return source, result
+
+    def _first_poll(self, source: Source, fetched: Fetched, parsed: Parsed) -> None:
+        """Count a subscription's fetch as the source's first poll (unless a poller got
+        there first): its health reads "ok" at once and the poller's schedule starts."""
+        from tidings.poll import schedule
+
+        now = _now()
+        rate = schedule.publishing_rate((a.published for a in parsed.articles), now)
+        interval = schedule.adapted_interval(rate)
+        values = {
+            "last_polled_at": now, "last_status": fetched.status, "last_success_at": now,
+            "errors": 0, "interval_seconds": interval, "items_per_day": rate,
+            "next_poll_at": schedule.after_success(now, interval),
+            "etag": fetched.etag, "last_modified": fetched.last_modified,
+        }  # fmt: skip
+        with self.engine.begin() as connection:
+            source_store.record_first_poll(connection, source.id, values)
 
     def unsubscribe(self, reader: str | int, id_or_url: str) -> Source:
         """Take a source off a reader's list (and stop following its outlet). Its articles

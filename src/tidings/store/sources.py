@@ -184,3 +184,13 @@ def set_full_text(connection: Connection, id_or_url: str, mode: str) -> Source:
     source = find(connection, id_or_url)
     connection.execute(update(sources).where(sources.c.id == source.id).values(full_text=mode))
     return find(connection, str(source.id))
+
+
+def record_first_poll(connection: Connection, source_id: int, values: dict[str, Any]) -> None:
+    """Write the outcome of a source's first fetch (when a reader added it), unless it has
+    been polled already."""
+    connection.execute(
+        update(sources)
+        .where(sources.c.id == source_id, sources.c.last_polled_at.is_(None))
+        .values(**values)
+    )
