@@ -119,3 +119,14 @@ def test_a_learned_scorer_survives_saving_and_loading() -> None:
         # it learned which feature matters
         importance = np.abs(scorer.contributions(matrix)).mean(axis=0)
         assert int(np.argmax(importance)) == FEATURES.index("ctr")
+
+
+def test_only_impressions_from_before_this_visit_and_within_a_week_count_as_seen() -> None:
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    shown = [
+        (now - timedelta(minutes=5), 1),  # this visit: the page should stay in place
+        (now - timedelta(hours=2), 2),  # an earlier visit
+        (now - timedelta(hours=3), 2),
+        (now - timedelta(days=8), 3),  # too long ago to hold against it
+    ]
+    assert profile.seen_before_visit(shown, now) == {2: 2}

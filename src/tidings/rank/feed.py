@@ -54,11 +54,6 @@ ABOUT_SECONDS = 600.0  # how long a followed topic's story list is reused
 WARM_TOPICS = 500  # the most followed topics, loaded in the background with each pool
 FOLLOWED_STORIES = 40  # newest stories per followed topic, added to the pool
 POPULARITY_WINDOW = timedelta(days=2)
-SEEN_WINDOW = timedelta(days=7)  # impressions older than this no longer count as "seen"
-# Nor do those of the current visit: a reader who hides, saves or follows something on a
-# page should see the rest of it stay in place; what they were shown and left unopened
-# sinks on their next visit.
-VISIT = timedelta(minutes=30)
 MAX_LIMIT = 200
 FRESH = 0.1  # freshness (about nine days old) under which "Among the newest stories" is no reason
 READ_SIMILARITY = 0.25  # cosine to an article read, for "Because you read …" to name it
@@ -354,7 +349,9 @@ class _Ranked:
 
 def _seen_before_this_visit(connection: Any, reader_id: int) -> dict[int, int]:
     now = _now()
-    return event_store.seen(connection, reader_id, now - SEEN_WINDOW, until=now - VISIT)
+    return event_store.seen(
+        connection, reader_id, now - profile.SEEN_WINDOW, until=now - profile.VISIT
+    )
 
 
 def _seen(seen: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:

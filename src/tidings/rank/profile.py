@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -19,6 +19,11 @@ TOPICS_PER_ARTICLE = 8  # the heaviest topics of each article read (entity lists
 # Shares are smoothed as if the reader had also read this much (in opens) about nothing in
 # particular, so one article read does not make every one of its topics a passion.
 PRIOR_READING = 5.0
+# What counts as "seen" (shown and not opened): impressions of the last week, but not those
+# of the current visit, so that a reader who hides, saves or follows something on a page
+# sees the rest of it stay in place; what was shown and left unopened sinks next visit.
+SEEN_WINDOW = timedelta(days=7)
+VISIT = timedelta(minutes=30)
 
 
 @dataclass(slots=True)
@@ -143,3 +148,10 @@ def _stack(rows: Iterable[np.ndarray]) -> np.ndarray:
     if not rows:
         return np.zeros((0, 0), dtype=np.float32)
     return np.vstack(rows).astype(np.float32, copy=False)
+
+
+def seen_before_visit(shown: Iterable[tuple[datetime, int]], now: datetime) -> Counter[int]:
+    """Per story, the times it was shown (``(when, story)`` pairs) that count as seen at
+    ``now``: within :data:`SEEN_WINDOW` and before the current :data:`VISIT`."""
+    since, until = now - SEEN_WINDOW, now - VISIT
+    return Counter(story for when, story in shown if since <= when < until)

@@ -102,14 +102,20 @@ def train(
         counts = fold_counts[fold]
         clicks_after = _clicks(entries)
         state = profile.ReaderState()
+        shown: list[tuple[datetime, int]] = []  # (when, story) of every impression so far
         i = 0
         while i < len(entries):
             e = entries[i]
+            if e.kind is EventKind.IMPRESSION and e.story_id is not None:
+                shown.append((e.created, e.story_id))
             if e.kind is EventKind.IMPRESSION and e.request in wanted_requests:
                 end = i
                 while end < len(entries) and entries[end].request == e.request:
                     end += 1
                 batch = entries[i:end]
+                shown.extend((x.created, x.story_id) for x in batch[1:] if x.story_id is not None)
+                # "seen" as the live feed counted it when this request was served
+                state.seen = profile.seen_before_visit(shown, e.created)
                 row = _rows(batch, state, stories, history, counts, clicks_after, newest_story)
                 if row is not None:
                     matrices.append(row[0])
