@@ -256,7 +256,7 @@ async def import_opml(
     request: Request, who: Who, tasks: BackgroundTasks, reader: ForReader = None
 ) -> dict[str, Any]:
     store = _tidings(request)
-    whom = who.reader(store, reader).id
+    whom = (await run_in_threadpool(who.reader, store, reader)).id  # may read the store
     data = await request.body()
     added = await run_in_threadpool(store.import_opml, data, name="the OPML body", reader=whom)
     tasks.add_task(store.fetch_subscriptions, whom)  # in order, after the reply

@@ -157,31 +157,17 @@ def onboarding(
 
 
 @router.post("/follow")
-def follow(request: Request, csrf: Field, topic: Field) -> Response:
-    session = _signed_in(request, csrf)
-    _tidings(request).follow(session.reader.id, topic)
-    return RedirectResponse("/", status_code=303)
-
-
 @router.post("/unfollow")
-def unfollow(request: Request, csrf: Field, topic: Field) -> Response:
-    session = _signed_in(request, csrf)
-    _tidings(request).unfollow(session.reader.id, topic)
-    return _back(request)
-
-
 @router.post("/mute")
-def mute(request: Request, csrf: Field, topic: Field) -> Response:
-    session = _signed_in(request, csrf)
-    _tidings(request).mute(session.reader.id, topic)
-    return _back(request)
-
-
 @router.post("/unmute")
-def unmute(request: Request, csrf: Field, topic: Field) -> Response:
+def choose(request: Request, csrf: Field, topic: Field) -> Response:
+    """Follow, unfollow, mute or unmute a topic (the verb is the path)."""
     session = _signed_in(request, csrf)
-    _tidings(request).unmute(session.reader.id, topic)
-    return _back(request, "/hidden")
+    verb = request.url.path.strip("/")
+    getattr(_tidings(request), verb)(session.reader.id, topic)
+    if verb == "follow":  # to the feed, where its stories now rise
+        return RedirectResponse("/", status_code=303)
+    return _back(request, "/hidden" if verb == "unmute" else "/")
 
 
 @router.get("/topics/{topic}", response_class=HTMLResponse)
