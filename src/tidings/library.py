@@ -324,11 +324,8 @@ class Tidings:
         now = _now()
         rate = schedule.publishing_rate((a.published for a in parsed.articles), now)
         interval = schedule.adapted_interval(rate)
-        values = {
-            "last_polled_at": now, "last_status": fetched.status, "last_success_at": now,
-            "errors": 0, "interval_seconds": interval, "items_per_day": rate,
-            "next_poll_at": schedule.after_success(now, interval),
-            "etag": fetched.etag, "last_modified": fetched.last_modified,
+        values = schedule.success_values(now, fetched.status, interval) | {
+            "items_per_day": rate, "etag": fetched.etag, "last_modified": fetched.last_modified,
         }  # fmt: skip
         with self.engine.begin() as connection:
             source_store.record_first_poll(connection, source.id, values)

@@ -346,7 +346,9 @@ class Poller:
         now = self.clock()
         if fetched.not_modified:
             outcome = SourceOutcome(claim.id, claim.url, "not_modified", fetched.status)
-            values = self._success_values(claim, now, fetched.status, claim.interval_seconds)
+            values = schedule.success_values(
+                now, fetched.status, claim.interval_seconds, jitter=self.jitter
+            )
             values.update(etag=fetched.etag, last_modified=fetched.last_modified)
             return outcome, values
         assert fetched.document is not None
@@ -367,23 +369,11 @@ class Poller:
             added=result.added, updated=result.updated, unchanged=result.unchanged,
             warnings=list(result.warnings),
         )  # fmt: skip
-        values = self._success_values(claim, now, fetched.status, interval)
+        values = schedule.success_values(now, fetched.status, interval, jitter=self.jitter)
         values.update(etag=fetched.etag, last_modified=fetched.last_modified)
         if rate is not None:
             values["items_per_day"] = rate
         return outcome, values
-
-    def _success_values(
-        self, claim: Claim, now: datetime, status: int, interval: int
-    ) -> dict[str, Any]:
-        return {
-            "last_polled_at": now,
-            "last_status": status,
-            "last_success_at": now,
-            "errors": 0,
-            "interval_seconds": interval,
-            "next_poll_at": schedule.after_success(now, interval, jitter=self.jitter),
-        }
 
     def _error_values(
         self, claim: Claim, error: str, status: int | None, retry_after: str | None

@@ -13,6 +13,7 @@ import random
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 MIN_INTERVAL = 10 * 60
 MAX_INTERVAL = 24 * 60 * 60
@@ -102,3 +103,17 @@ def after_success(now: datetime, interval: int, *, jitter: float = 0.0) -> datet
     spreads sources added together so that they do not all fall due in the same second."""
     spread = interval * jitter * random.random() if jitter else 0.0
     return now + timedelta(seconds=interval + spread)
+
+
+def success_values(
+    now: datetime, status: int, interval: int, *, jitter: float = 0.0
+) -> dict[str, Any]:
+    """The ``sources`` columns after a poll that answered (new or 304)."""
+    return {
+        "last_polled_at": now,
+        "last_status": status,
+        "last_success_at": now,
+        "errors": 0,
+        "interval_seconds": interval,
+        "next_poll_at": after_success(now, interval, jitter=jitter),
+    }
