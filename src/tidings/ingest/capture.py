@@ -20,12 +20,15 @@ which line is which, so the parser works from structure, not position:
 
 No rule is keyed to one site (sites named in comments are examples); the word lists are
 in furniture.py.
+
+Every pass is linear in the number of lines, lines too long to be anything but text skip
+the per-line word lists, and lines left when the document's time budget runs out
+(:mod:`tidings.ingest.budget`) are cut with a warning, so no capture's shape can pin a core.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -35,6 +38,7 @@ from itertools import pairwise
 from tidings.errors import ParseError
 from tidings.ingest import decoding
 from tidings.ingest import furniture as f
+from tidings.ingest.budget import Budget
 from tidings.ingest.text import clean_line
 from tidings.models import Document, Image, Media, Parsed, ParsedArticle
 
@@ -71,10 +75,14 @@ class Line:
     date: f.DateLine | None = None
     media: Media | None = None
     seconds: int | None = None
+    _words: tuple[str, int] | None = field(default=None, repr=False)
 
     @property
     def words(self) -> int:
-        return f.words(self.text)
+        """Words of the text, counted once (the passes ask for it many times per line)."""
+        if self._words is None or self._words[0] is not self.text:
+            self._words = (self.text, f.words(self.text))
+        return self._words[1]
 
 
 # Lines the structure passes look through when asking "what comes next?".
@@ -126,14 +134,15 @@ _BODY_BEFORE_END = 40  # words of body before an end marker is believed
 _LINKS_COST = 40  # a "Most read" heading inside the body must be outweighed by what follows
 
 
-def parse(doc: Document) -> Parsed:
+def parse(doc: Document, budget: Budget | None = None) -> Parsed:
     """The one article in a page capture, with the furniture around it stripped."""
+    budget = budget or Budget()
     if not doc.data.strip():
         raise ParseError("empty file: there is no text to read")
     text, warnings = _decode(doc.data)
     if not text.strip():
         raise ParseError("empty file: it holds only whitespace")
-    lines = _lines(text)
+    lines = _lines(text, budget, warnings)
     _resolve_context(lines)
     article = _Assembler(lines, warnings).article()
     article.raw = text
@@ -157,9 +166,14 @@ def _decode(data: bytes) -> tuple[str, list[str]]:
     return _check_text(text), warnings
 
 
+# Unicode's control characters (category Cc) but for tab, line feed, vertical tab, form feed
+# and carriage return.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
 def _check_text(text: str) -> str:
     """``text`` unless control characters show it was binary data after all."""
-    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
+    controls = sum(1 for _ in _CONTROL.finditer(text))
     if controls > max(2, len(text) // 100):
         raise ParseError("binary data, not text (it is full of control characters)")
     return text
@@ -168,12 +182,25 @@ def _check_text(text: str) -> str:
 # --- per-line classification ---------------------------------------------------------------
 
 
-def _lines(text: str) -> list[Line]:
-    """The non-blank lines of ``text``, classified, each knowing whether blanks surround it."""
+_BUDGET_EVERY = 256  # lines classified between looks at the clock
+# Share of the budget for classifying lines: the passes over them after take about a third
+# as long again.
+_CLASSIFY_SHARE = 0.7
+
+
+def _lines(text: str, budget: Budget, warnings: list[str]) -> list[Line]:
+    """The non-blank lines of ``text``, classified, each knowing whether blanks surround it;
+    those left when ``budget`` runs out are cut, with a warning."""
     lines: list[Line] = []
     blank = False
     label = ""
-    for raw in text.splitlines():
+    raws = text.splitlines()
+    for number, raw in enumerate(raws, start=1):
+        if number % _BUDGET_EVERY == 0 and budget.past(_CLASSIFY_SHARE):
+            warnings.append(
+                f"capture cut at line {number} of {len(raws)}: reading it took {budget.describe()}"
+            )
+            break
         cleaned = clean_line(raw.replace("\ufeff", ""))
         if not cleaned:
             blank = True
@@ -191,8 +218,17 @@ def _lines(text: str) -> list[Line]:
     return lines
 
 
+# Longer lines are text (or junk shown as text): no byline, caption or menu item is this long,
+# and the word lists' patterns need not run over them.
+_LONGEST_CLASSIFIED = 2000
+
+
 def _classify(text: str) -> Line:
     """What one cleaned line is, judged on its own."""
+    if len(text) > _LONGEST_CLASSIFIED:
+        ends = text[:_LONGEST_CLASSIFIED] + " " + text[-_LONGEST_CLASSIFIED:]
+        n = f.words(text)
+        return Line(text, _shape(ends, n), _words=(text, n))
     bullet, item = f.split_bullet(text)
     if not item:
         return Line(text, Kind.JUNK, bullet=bullet)
@@ -228,9 +264,9 @@ def _classify(text: str) -> Line:
     return line
 
 
-def _shape(text: str) -> Kind:
-    """PROSE for sentence-like lines, SHORT for heading-like ones."""
-    n = f.words(text)
+def _shape(text: str, n: int | None = None) -> Kind:
+    """PROSE for sentence-like lines, SHORT for heading-like ones (``n``: its words)."""
+    n = f.words(text) if n is None else n
     if _TRUNCATED_END.search(text) and n < 15:  # a truncated teaser link
         return Kind.SHORT
     if _QUESTION_END.search(text) and n <= 12:  # question headlines and crossheads
@@ -380,10 +416,10 @@ def _link_lists(lines: list[Line]) -> None:
         if line.kind not in (Kind.JUNK, Kind.SHORT) or not f.is_link_list_heading(line.text):
             continue
         line.kind = Kind.JUNK
-        for item in lines[i + 1 :]:
-            if item.kind is not Kind.SHORT:
+        for k in range(i + 1, len(lines)):
+            if lines[k].kind is not Kind.SHORT:
                 break
-            item.kind = Kind.JUNK
+            lines[k].kind = Kind.JUNK
 
 
 def _credit_then_caption(lines: list[Line]) -> None:
@@ -440,6 +476,14 @@ class _Assembler:
         for k in range(len(lines) - 2, -1, -1):
             after = lines[k + 1]
             self.next_prose[k] = k + 1 if after.kind is Kind.PROSE else self.next_prose[k + 1]
+        # the first line after each that is not see-through (len(lines): none)
+        self.next_visible = [len(lines)] * len(lines)
+        for k in range(len(lines) - 2, -1, -1):
+            after = lines[k + 1]
+            self.next_visible[k] = (
+                k + 1 if after.kind not in _SEE_THROUGH else self.next_visible[k + 1]
+            )
+        self.blocks_after = self._count_blocks()
         # body start -> (last line, mass, whether an early end marker was let pass)
         self._bodies: dict[int, tuple[int, int, bool]] = {}
         self._resumes = cache(self._prose_resumes)
@@ -536,16 +580,13 @@ class _Assembler:
     def _headline_cost(self, i: int, start: int) -> float:
         lines = self.lines
         cost = 0.0
-        blocks, in_block = 0, False
-        between = [ln for ln in lines[i + 1 : start] if ln.kind not in _SEE_THROUGH]
-        for k, line in enumerate(between):
-            if self._is_other_short(line):
-                deck = k == 0 and self._is_deck(lines[i], between)
-                blocks += 0 if in_block or deck else 1
-                cost -= _DECK_BONUS if deck else 0
-                in_block = True
-            else:
-                in_block = False
+        # Blocks of other short lines between the candidate and its text; a deck right under
+        # it is no block of its own (and earns a bonus).
+        blocks = self.blocks_after[i]
+        first = self.next_visible[i]
+        if first < start and self._is_other_short(lines[first]) and self._is_deck(i, start):
+            blocks -= 1
+            cost -= _DECK_BONUS
         cost += _BLOCK_COST * blocks
         if self.run_before[i] >= 2:  # other headlines just above: a playlist or link list
             cost += _RUN_COST
@@ -566,29 +607,51 @@ class _Assembler:
             cost -= _KEY_POINTS_BONUS
         return cost
 
-    @staticmethod
-    def _is_deck(headline: Line, after: list[Line]) -> bool:
-        """Whether the short line right under ``headline`` reads as its standfirst or pull
-        quote: clearly longer, or quoted, and followed (labels aside) by the byline, date,
-        picture or text. Only a clear case counts, or a menu item would claim the real
-        headline as its deck."""
-        deck = after[0] if after else None
-        if deck is None:
+    def _is_deck(self, i: int, start: int) -> bool:
+        """Whether the short line right under the headline at ``i`` reads as its standfirst
+        or pull quote: clearly longer, or quoted, and followed (labels aside, up to the text
+        at ``start``) by the byline, date, picture or text. Only a clear case counts, or a
+        menu item would claim the real headline as its deck."""
+        headline, k = self.lines[i], self.next_visible[i]
+        if k >= start:
             return False
+        deck = self.lines[k]
         longer = deck.words >= max(10, 1.3 * headline.words)
         if not (longer or deck.text[0] in "‘“\"'"):
             return False
-        rest = [ln for ln in after[1:] if not _is_label_like(ln.text)]
-        return not rest or rest[0].kind in _HEADER_KINDS
+        k = self.next_visible[k]
+        while k < start and _is_label_like(self.lines[k].text):
+            k = self.next_visible[k]
+        return k >= start or self.lines[k].kind in _HEADER_KINDS
+
+    def _count_blocks(self) -> list[int]:
+        """For each line, how many blocks of other short lines (see _is_other_short) lie
+        between it and the next prose line: one backward pass, where asking each headline
+        candidate in turn would cost the square of a long run of short lines."""
+        lines = self.lines
+        blocks = [0] * len(lines)
+        count = 0  # blocks from k + 1 up to the next prose line
+        next_other = False  # the next visible line (before that prose) is an other-short one
+        for k in range(len(lines) - 1, -1, -1):
+            blocks[k] = count
+            line = lines[k]
+            if line.kind is Kind.PROSE:
+                count, next_other = 0, False
+            elif line.kind not in _SEE_THROUGH:
+                other = self._is_other_short(line)
+                if other and not next_other:
+                    count += 1  # the last line of a block, seen from below
+                next_other = other
+        return blocks
 
     def _header_window(self, i: int) -> list[Line]:
         """Up to 8 lines under line ``i`` that could be its byline, date, caption or key
         points: up to the second paragraph, to allow for a standfirst."""
         window: list[Line] = []
         paragraphs = 0
-        for line in self.lines[i + 1 :]:
-            if line.kind in _SEE_THROUGH:
-                continue
+        k = i
+        while (k := self.next_visible[k]) < len(self.lines):
+            line = self.lines[k]
             paragraphs += line.kind is Kind.PROSE
             if paragraphs == 2 or len(window) == 8:
                 break
@@ -653,8 +716,11 @@ class _Assembler:
             return not self._resumes(k)
         if f.is_footer(line.text):
             return True
-        following = (ln for ln in self.lines[k + 1 :] if ln.kind not in _SEE_THROUGH)
-        return not all(next(following, line).kind is Kind.PROSE for _ in range(3))
+        for _ in range(3):  # the next three visible lines must all be paragraphs
+            k = self.next_visible[k]
+            if k >= len(self.lines) or self.lines[k].kind is not Kind.PROSE:
+                return True
+        return False
 
     def _prose_resumes(self, k: int) -> bool:
         """Whether running paragraphs (three in a row) come after the link list at ``k``, as
@@ -857,16 +923,20 @@ def _short_runs(lines: list[Line]) -> tuple[list[int], list[int]]:
     before = [0] * len(lines)
     length = [0] * len(lines)
     run: list[int] = []
+    headline_like = 0  # lines of 5+ words in the run so far
 
     def close() -> None:
+        nonlocal headline_like
         for k in run:
             length[k] = len(run)
         run.clear()
+        headline_like = 0
 
     for k, line in enumerate(lines):
         if line.kind is Kind.SHORT or (line.kind is Kind.BULLET and line.words < 5):
-            before[k] = sum(1 for j in run if lines[j].words >= 5)
+            before[k] = headline_like
             run.append(k)
+            headline_like += line.words >= 5
         elif line.kind not in _SEE_THROUGH:
             close()
     close()

@@ -14,6 +14,7 @@ few phrasings (cookie notices, form disclaimers, "sign up here") only web pages 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,12 +51,27 @@ def words(text: str) -> int:
 # --- plain furniture: lines that carry no article text -------------------------------------
 
 
+_TRAILING_DECORATION = ":|›»>→↗…·•-–—"
+_LEADING_DECORATION = "|‹«<←"
+_SPACES = re.compile(r"\s+")
+
+
 def normalised(text: str) -> str:
     """The line lower-cased without decoration, for exact-phrase lookups."""
     text = text.lower().replace("’", "'")
-    text = re.sub(r"[\s:|›»>→↗…·•\-–—]+$", "", text)
-    text = re.sub(r"^[\s|‹«<←]+", "", text)
-    return re.sub(r"\s+", " ", text).strip(" .!")
+    # str.strip, not a "[…]+$" pattern: that one is quadratic on a long run of decoration.
+    text = _strip_decoration(text, _TRAILING_DECORATION, str.rstrip)
+    text = _strip_decoration(text, _LEADING_DECORATION, str.lstrip)
+    return _SPACES.sub(" ", text).strip(" .!")
+
+
+def _strip_decoration(text: str, chars: str, strip: Callable[..., str]) -> str:
+    """``text`` without any run of whitespace and ``chars`` at one end."""
+    while True:
+        stripped = strip(strip(text), chars)
+        if stripped == text:
+            return text
+        text = stripped
 
 
 def _phrases(*groups: str) -> frozenset[str]:
@@ -120,8 +136,14 @@ _LINK_LIST_TOPIC = re.compile(
 )
 
 
+# No heading or button is longer: longer lines are not normalised just to be looked up.
+_LONGEST_CONTROL = 300
+
+
 def is_link_list_heading(text: str) -> bool:
     """True for "Read more" / "More on coronavirus:" headings over a list of other stories."""
+    if len(text) > _LONGEST_CONTROL:
+        return False
     return normalised(text) in LINK_LIST_HEADINGS or bool(_LINK_LIST_TOPIC.match(text))
 
 
@@ -263,7 +285,7 @@ def is_promo_opener(text: str) -> bool:
 
 def is_call_to_action(text: str) -> bool:
     """True for the button that closes a promo box ("Learn more", "Sign up")."""
-    return normalised(text) in _CALL_TO_ACTION
+    return len(text) <= _LONGEST_CONTROL and normalised(text) in _CALL_TO_ACTION
 
 
 # --- where the article stops ---------------------------------------------------------------

@@ -5,6 +5,11 @@ way browsers repair it, and script/style/iframe/forms vanish with their content)
 walks the cleaned tree: block elements end paragraphs, inline text is joined. Last, the
 furniture feed generators append to every item ("Continue reading...", "The post X
 appeared first on Y.", FeedBurner share links, Reddit's "submitted by") is removed.
+
+Hostile markup is bounded before any of that: tags nested deeper than
+:data:`tidings.ingest.markup.MAX_DEPTH` levels are flattened first (HTML5 parsing costs the
+square of the depth), and a :class:`Fragment` is sanitised and parsed once however many things
+(paragraphs, pictures, captions) are read from it.
 """
 
 from __future__ import annotations
@@ -12,16 +17,19 @@ from __future__ import annotations
 import html as html_lib
 import re
 from collections.abc import Iterator
+from functools import cached_property
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import nh3
 from lxml import etree
 
+from tidings.ingest import markup
 from tidings.ingest.text import clean_line, paragraphs_from_text
 
 __all__ = [
     "UNTITLED",
+    "Fragment",
     "absolute_url",
     "first_image",
     "html_to_paragraphs",
@@ -82,7 +90,16 @@ _FURNITURE_CLASSES = frozenset(
 )
 
 _HTML_PARSER = lxml.html.HTMLParser(huge_tree=True, remove_comments=True)
-_HAS_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?][^>]*>")
+# Fragments of at most this many tags are not flattened: nesting them all costs nh3 at most
+# 2,000² steps of its stack walk (milliseconds), and huge_tree lets lxml keep 2,047 levels.
+_UNCHECKED_TAGS = 2000
+_HAS_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!?][^<>]*>")  # [^<>]: linear on "<a<a<a…"
+_ANY_TAG = re.compile(r"<[^>]*>")
+# XHTML-style "<iframe … />" in feed HTML: HTML has no self-closing iframes, so the text after
+# it would become the iframe's and vanish with it. Feed authors mean an empty element.
+_SELF_CLOSED_DROPPED = re.compile(
+    r"<(" + "|".join(sorted(_DROP_WITH_CONTENT)) + r")(\s[^<>]*?)?/>", re.IGNORECASE
+)
 _WHITESPACE = re.compile(r"\s+")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
@@ -117,6 +134,97 @@ _BARE_ELLIPSIS_SUFFIX = re.compile(r"\s*\[\s*(?:…|\.\.\.)\s*\]\s*$")
 _TRACKING_HOSTS = ("feeds.feedburner.com", "feedads.g.doubleclick.net", "pixel.wp.com")
 
 
+class Fragment:
+    """One field's HTML, flattened, sanitised and parsed once for all that is read from it.
+
+    A feed entry's body gives its paragraphs, its first picture and that picture's caption;
+    parsing the same markup for each would multiply the cost of a hostile field.
+    """
+
+    def __init__(self, html: str) -> None:
+        self.html = html or ""
+
+    @cached_property
+    def flattened(self) -> int:
+        """How many tags were removed for nesting too deep (0 for ordinary markup)."""
+        return self._tree[1]
+
+    @cached_property
+    def _tree(self) -> tuple[lxml.html.HtmlElement | None, int, str]:
+        """(tree or None, tags flattened, text to fall back on when there is no tree)."""
+        if not self.html.strip() or not _HAS_TAG.search(self.html):
+            return None, 0, ""
+        return _parse(self.html)
+
+    @cached_property
+    def paragraphs(self) -> list[str]:
+        """Clean text paragraphs, feed furniture removed (see :func:`html_to_paragraphs`)."""
+        paragraphs = []
+        for paragraph in self._extract():
+            if _FURNITURE_PARAGRAPH.match(paragraph):
+                continue
+            paragraph = _FURNITURE_SUFFIX.sub("", paragraph)
+            paragraph = _BARE_ELLIPSIS_SUFFIX.sub("…", paragraph).strip()
+            if paragraph and not _FURNITURE_PARAGRAPH.match(paragraph):
+                paragraphs.append(paragraph)
+        return paragraphs
+
+    def text(self) -> str:
+        """One line of text, as for a title: tags gone, entities decoded."""
+        return " ".join(self._extract())
+
+    def first_image(self, base_url: str | None = None) -> str | None:
+        """The absolute URL of the first real ``<img>`` (tracking pixels skipped)."""
+        for _img, url in self._images(base_url):
+            return url
+        return None
+
+    def image_caption(self, image_url: str, base_url: str | None = None) -> str | None:
+        """What the fragment says about the image at ``image_url``: figcaption, else alt."""
+        for img, url in self._images(base_url):
+            if url != image_url:
+                continue
+            for ancestor in img.iterancestors("figure"):
+                captions = [
+                    clean_line(_squash(c.text_content())) for c in ancestor.iter("figcaption")
+                ]
+                caption = " ".join(c for c in captions if c)
+                if caption:
+                    return caption
+            alt = clean_line(_squash(img.get("alt") or img.get("title") or ""))
+            return alt or None
+        return None
+
+    def _images(self, base_url: str | None) -> Iterator[tuple[lxml.html.HtmlElement, str]]:
+        """Each real image with its absolute http(s) URL, in document order."""
+        root = self._tree[0]
+        if root is None:
+            return
+        for img in root.iter("img"):
+            url = absolute_url(img.get("src") or img.get("data-src"), base_url)
+            if url and not _is_tracking_pixel(img, url):
+                yield img, url
+
+    def _extract(self) -> list[str]:
+        """Paragraphs of text with no furniture filtering."""
+        html = self.html
+        if not html.strip():
+            return []
+        if not _HAS_TAG.search(html):
+            return paragraphs_from_text(html_lib.unescape(html))
+        root, _, fallback = self._tree
+        if root is None:
+            return paragraphs_from_text(fallback)
+        # Blog software often sends paragraphs as text separated by blank lines with only
+        # inline markup; honour those blank lines when there is no block structure to go by.
+        has_blocks = any(
+            isinstance(el.tag, str) and el.tag in _BLOCK for el in root.iterdescendants()
+        )
+        collector = _Collector(split_blank_lines=not has_blocks)
+        _walk(root, collector)
+        return collector.finish()
+
+
 def html_to_paragraphs(html: str, base_url: str | None = None) -> list[str]:
     """Clean text paragraphs from a fragment of feed HTML, feed furniture removed.
 
@@ -125,42 +233,26 @@ def html_to_paragraphs(html: str, base_url: str | None = None) -> list[str]:
     paragraphs carry no links, so nothing in them needs resolving.
     """
     del base_url  # paragraphs are text only
-    paragraphs = []
-    for paragraph in _extract(html):
-        if _FURNITURE_PARAGRAPH.match(paragraph):
-            continue
-        paragraph = _FURNITURE_SUFFIX.sub("", paragraph)
-        paragraph = _BARE_ELLIPSIS_SUFFIX.sub("…", paragraph).strip()
-        if paragraph and not _FURNITURE_PARAGRAPH.match(paragraph):
-            paragraphs.append(paragraph)
-    return paragraphs
+    return list(Fragment(html).paragraphs)
 
 
 def html_to_text(html: str) -> str:
     """One line of text from short HTML such as a title: tags gone, entities decoded."""
-    return " ".join(_extract(html))
+    return Fragment(html).text()
 
 
 def first_image(html: str, base_url: str | None = None) -> str | None:
     """The absolute URL of the first real ``<img>`` in ``html`` (tracking pixels skipped)."""
-    for _img, url in _images(html, base_url):
-        return url
-    return None
+    if not html or "<" not in html:
+        return None
+    return Fragment(html).first_image(base_url)
 
 
 def image_caption(html: str, image_url: str, base_url: str | None = None) -> str | None:
     """What ``html`` says about the image at ``image_url``: its figcaption, else its alt text."""
-    for img, url in _images(html, base_url):
-        if url != image_url:
-            continue
-        for ancestor in img.iterancestors("figure"):
-            captions = [clean_line(_squash(c.text_content())) for c in ancestor.iter("figcaption")]
-            caption = " ".join(c for c in captions if c)
-            if caption:
-                return caption
-        alt = clean_line(_squash(img.get("alt") or img.get("title") or ""))
-        return alt or None
-    return None
+    if not html or "<" not in html:
+        return None
+    return Fragment(html).image_caption(image_url, base_url)
 
 
 def absolute_url(url: object, base: str | None = None) -> str | None:
@@ -203,19 +295,6 @@ def _comparable(text: str) -> str:
     return " ".join(text.lower().rstrip(".… ").split())
 
 
-def _images(html: str, base_url: str | None) -> Iterator[tuple[lxml.html.HtmlElement, str]]:
-    """Each real image in ``html`` with its absolute http(s) URL, in document order."""
-    if not html or "<" not in html:
-        return
-    root = _parse(html)
-    if root is None:
-        return
-    for img in root.iter("img"):
-        url = absolute_url(img.get("src") or img.get("data-src"), base_url)
-        if url and not _is_tracking_pixel(img, url):
-            yield img, url
-
-
 def _is_tracking_pixel(img: lxml.html.HtmlElement, url: str) -> bool:
     if img.get("width", "").strip() in ("0", "1") or img.get("height", "").strip() in ("0", "1"):
         return True
@@ -223,14 +302,18 @@ def _is_tracking_pixel(img: lxml.html.HtmlElement, url: str) -> bool:
     return any(host == h or host.endswith("." + h) for h in _TRACKING_HOSTS)
 
 
-def _parse(html: str) -> lxml.html.HtmlElement | None:
-    """The sanitised fragment as a tree under one ``<div>``, or None if it cannot be had.
+def _parse(html: str) -> tuple[lxml.html.HtmlElement | None, int, str]:
+    """The sanitised fragment as a tree under one ``<div>``, the number of tags flattened,
+    and its text without structure (for when there is no tree).
 
-    None also when the tree would lose text: libxml2 silently drops what is nested deeper
-    than it allows (256 levels, about 2,000 with ``huge_tree``), which broken markup reaches.
+    The tree is None when it cannot be had, or would lose text: libxml2 silently drops what
+    nests deeper than it allows, which flattening should prevent but is checked all the same.
     """
+    if "/>" in html:
+        html = _SELF_CLOSED_DROPPED.sub(r"<\1\2></\1>", html)
+    flat = markup.flatten(html, unchecked=_UNCHECKED_TAGS)
     cleaned = nh3.clean(
-        html,
+        flat.html,
         tags=set(_NH3_TAGS),
         clean_content_tags=set(_DROP_WITH_CONTENT),
         attributes={k: set(v) for k, v in _NH3_ATTRIBUTES.items()},
@@ -238,42 +321,20 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
         strip_comments=True,
     )
     if not cleaned.strip():
-        return None
+        return None, flat.removed, ""
+    # nh3's output is well-formed with every attribute quoted, so removing tags leaves text.
+    text = html_lib.unescape(_ANY_TAG.sub("", cleaned))
     try:
         root = lxml.html.fragment_fromstring(cleaned, create_parent="div", parser=_HTML_PARSER)
     except (etree.ParserError, ValueError):
-        return None
-    if _visible_length(root.text_content()) < _visible_length(_flat_text(html)):
-        return None
-    return root
-
-
-def _flat_text(html: str) -> str:
-    """All the text the sanitiser keeps, with no structure: the fallback when lxml fails."""
-    return html_lib.unescape(
-        nh3.clean(html, tags=set(), clean_content_tags=set(_DROP_WITH_CONTENT))
-    )
+        return None, flat.removed, text
+    if _visible_length(root.text_content()) < _visible_length(text):
+        return None, flat.removed, text
+    return root, flat.removed, text
 
 
 def _visible_length(text: str) -> int:
     return len(_WHITESPACE.sub("", text))
-
-
-def _extract(html: str) -> list[str]:
-    """Paragraphs of text in ``html`` with no furniture filtering."""
-    if not html or not html.strip():
-        return []
-    if not _HAS_TAG.search(html):
-        return paragraphs_from_text(html_lib.unescape(html))
-    root = _parse(html)
-    if root is None:
-        return paragraphs_from_text(_flat_text(html))
-    # Blog software often sends paragraphs as text separated by blank lines with only inline
-    # markup; honour those blank lines when there is no block structure to go by.
-    has_blocks = any(isinstance(el.tag, str) and el.tag in _BLOCK for el in root.iterdescendants())
-    collector = _Collector(split_blank_lines=not has_blocks)
-    _walk(root, collector)
-    return collector.finish()
 
 
 def _walk(root: lxml.html.HtmlElement, out: _Collector) -> None:

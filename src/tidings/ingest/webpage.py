@@ -8,6 +8,11 @@ on the labelled page set (:mod:`tidings.evaluate.extraction`, figure in ``evalua
   and copyright lines, are dropped from the extracted body;
 * a standfirst (lead) shown on the page and given as its meta description, which trafilatura
   often leaves out because it sits in the header beside the headline, is put back in front.
+
+Hostile pages are bounded first: markup nested deeper than :data:`markup.MAX_DEPTH` levels is
+flattened before lxml sees it (libxml2 would drop everything below its own limit, text and
+all), and the standfirst search, the one step after trafilatura, is skipped with a warning
+when the page has used up its time budget (:mod:`tidings.ingest.budget`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from lxml import html as lxml_html
 from trafilatura.xml import xmltotxt
 
 from tidings.errors import ParseError
-from tidings.ingest import decoding
+from tidings.ingest import decoding, markup
+from tidings.ingest.budget import Budget
 from tidings.ingest.text import clean_line, parse_date
 from tidings.models import Document, Image, Parsed, ParsedArticle
 
@@ -97,11 +103,20 @@ _ARTICLE_DESCRIPTION = (
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 
 
-def parse(doc: Document) -> Parsed:
+def parse(doc: Document, budget: Budget | None = None) -> Parsed:
     """One article from an HTML page: its main text, title, byline, date, picture and labels."""
-    page = decode_html(doc.data, doc.content_type)
-    if not page.strip():
+    budget = budget or Budget()
+    raw = decode_html(doc.data, doc.content_type)
+    if not raw.strip():
         raise ParseError("the page is empty")
+    warnings: list[str] = []
+    flat = markup.flatten(raw)
+    page = flat.html
+    if flat.removed:
+        warnings.append(
+            f"markup nested more than {markup.MAX_DEPTH} levels deep was flattened "
+            f"({flat.removed} tags removed)"
+        )
     url = doc.url or (doc.name if doc.name.startswith(("http://", "https://")) else None)
     options = dict(EXTRACTION_OPTIONS)
     if not POSTPROCESS:
@@ -126,7 +141,9 @@ def parse(doc: Document) -> Parsed:
         _drop_boilerplate_blocks(body)
     etree.strip_tags(body, "ref")
     paragraphs = _paragraphs(xmltotxt(body, include_formatting=False), title)
-    if POSTPROCESS and (lead := _standfirst(data.get("description"), title, paragraphs, page)):
+    if POSTPROCESS and budget.exhausted:
+        warnings.append(f"standfirst not looked for: reading the page took {budget.describe()}")
+    elif POSTPROCESS and (lead := _standfirst(data.get("description"), title, paragraphs, page)):
         paragraphs.insert(0, lead)
     if sum(len(p.split()) for p in paragraphs) < MIN_ARTICLE_WORDS:
         raise ParseError("no article text found in the page")
@@ -143,9 +160,9 @@ def parse(doc: Document) -> Parsed:
         source=source or None,
         image=Image(url=image_url) if image_url else None,
         labels=_labels([*(data.get("categories") or []), *(data.get("tags") or [])]),
-        raw=page,
+        raw=raw,
     )
-    return Parsed(articles=[article], title=source or None)
+    return Parsed(articles=[article], warnings=warnings, title=source or None)
 
 
 def decode_html(data: bytes, content_type: str | None = None) -> str:
@@ -244,14 +261,20 @@ def _standfirst(
         if hidden.getparent() is not None:
             hidden.drop_tree()
     best: str | None = None
+    longest = _LEAD_MAX_GROWTH * len(wanted) + 40
+    letters = _letters_within(tree)
     if len(wanted) >= 40 and wanted not in extracted:
         for element in tree.iter("p", "div", "h2", "h3", "span", "strong", "section", "header"):
+            if letters[element] > longest:
+                continue  # too long to be the standfirst: its text is not even built
             text = clean_line(element.text_content())
-            fits = wanted in text and len(text) <= _LEAD_MAX_GROWTH * len(wanted) + 40
+            fits = wanted in text and len(text) <= longest
             if fits and (best is None or len(text) < len(best)):
                 best = text
     if best is None:
         for element in tree.xpath(_ARTICLE_DESCRIPTION):
+            if letters.get(element, 0) > _LEAD_MAX_CHARS:
+                continue
             text = clean_line(element.text_content())
             if 40 <= len(text) <= _LEAD_MAX_CHARS and text not in extracted:
                 best = text
@@ -259,6 +282,26 @@ def _standfirst(
     if best is None or best.casefold() == title.casefold():
         return None
     return best
+
+
+def _letters_within(tree: etree._Element) -> dict[etree._Element, int]:
+    """How many non-space characters of text each element holds, for all elements at once.
+
+    A lower bound on the length of its cleaned text, computed in one pass from the leaves
+    up: asking every nested element for its text would cost the depth times the page.
+    """
+    letters: dict[etree._Element, int] = {}
+    for _event, element in etree.iterwalk(tree, events=("end",)):
+        count = _non_space(element.text)
+        for child in element:  # a comment's own text is not the element's text
+            inner = letters.get(child, 0) if isinstance(child.tag, str) else 0
+            count += inner + _non_space(child.tail)
+        letters[element] = count
+    return letters
+
+
+def _non_space(text: str | None) -> int:
+    return len(text) - sum(map(text.count, " \t\n\r\f\v")) if text else 0
 
 
 def _title_from(paragraph: str, limit: int = 100) -> str:
