@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from tidings.errors import ParseError
@@ -51,6 +52,8 @@ def detect_kind(doc: Document) -> str:
             return "jsonfeed"
         if jsonl.looks_like_jsonl(stripped):
             return "jsonl"
+        if _too_deep(stripped):
+            raise ParseError("not valid JSON: nested too deeply to read")
         raise ParseError("JSON, but neither a JSON Feed nor JSON Lines of articles")
     if stripped.startswith(b"<"):
         if _FEED_ROOT.search(stripped):
@@ -66,3 +69,15 @@ def detect_kind(doc: Document) -> str:
     if content_type in _BY_CONTENT_TYPE:
         return _BY_CONTENT_TYPE[content_type]
     return "capture"
+
+
+def _too_deep(head: bytes) -> bool:
+    """Whether the first line of ``head`` is JSON nested deeper than Python's parser goes
+    (about a thousand levels; such input is hostile, never a real feed)."""
+    try:
+        json.loads(head.split(b"\n", 1)[0])
+    except RecursionError:
+        return True
+    except ValueError:
+        return False
+    return False

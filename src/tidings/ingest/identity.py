@@ -28,12 +28,16 @@ _MAX_KEY = 1900  # stays well inside an index entry on both backends
 
 def canonical_url(url: str) -> str:
     """The URL with tracking parameters, fragment, default port and case noise removed."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # "http://[::1" or a port out of range: keep the URL as it is
+        return url.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower().rstrip(".")
     netloc = host
-    if parts.port and _DEFAULT_PORTS.get(scheme) != parts.port:
-        netloc = f"{host}:{parts.port}"
+    if port and _DEFAULT_PORTS.get(scheme) != port:
+        netloc = f"{host}:{port}"
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
     query = [

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tidings.errors import ParseError
+from tidings.ingest.decoding import wide_encoding
 from tidings.ingest.html_text import (
     UNTITLED,
     absolute_url,
@@ -23,15 +24,42 @@ from tidings.models import Document, Image, Media, Parsed, ParsedArticle
 __all__ = ["looks_like_jsonfeed", "parse"]
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"
+_HEAD = 65536
+_MAX_SNIFF_BYTES = 20 * 1024 * 1024  # pipeline.MAX_DOCUMENT_BYTES: no feed is larger
 
 
 def looks_like_jsonfeed(data: bytes) -> bool:
-    """True when ``data`` is a JSON object that names a JSON Feed version.
+    """True when ``data`` is a JSON object whose ``version`` names a JSON Feed version.
 
-    A cheap check for telling kinds of input apart; :func:`parse` does the real reading.
+    Judged on the parsed value, not the bytes: PHP and WordPress escape every slash
+    (``"https:\\/\\/jsonfeed.org\\/version\\/1.1"``). Only the first JSON value is read, so
+    JSON Lines that mention a feed are not taken for one. JSON too broken (or too deep) to
+    tell counts as a feed when its head names jsonfeed.org, so :func:`parse` can say what is
+    wrong with it.
     """
-    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"{") and b"jsonfeed.org/version" in data
+    wide = wide_encoding(data[:256])
+    head = data[:_HEAD]
+    if wide:  # UTF-16/32: look at the head as UTF-8 (json.loads reads the whole either way)
+        head = head.decode(wide, errors="ignore").encode("utf-8")
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return False
+    named_in_head = b"jsonfeed.org" in head
+    if not named_in_head and (wide or b"jsonfeed.org" not in data):  # most JSON is no feed
+        return False
+    if len(data) > _MAX_SNIFF_BYTES:  # too large to read just to tell; parse() refuses it
+        return named_in_head
+    try:
+        text = data.decode(json.detect_encoding(data)).removeprefix("\ufeff").lstrip()
+        first, _ = json.JSONDecoder().raw_decode(text)
+    except RecursionError:
+        return named_in_head
+    except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
+        return named_in_head
+    return isinstance(first, dict) and _names_a_version(first.get("version"))
+
+
+def _names_a_version(version: object) -> bool:
+    return isinstance(version, str) and "jsonfeed.org/version" in version
 
 
 def parse(doc: Document) -> Parsed:
@@ -48,7 +76,7 @@ def parse(doc: Document) -> Parsed:
     except (UnicodeDecodeError, ValueError) as exc:
         raise ParseError(f"not valid JSON: {exc}") from exc
     except RecursionError as exc:
-        raise ParseError("not valid JSON: nested too deeply") from exc
+        raise ParseError("not valid JSON: nested too deeply to read") from exc
     if not isinstance(payload, dict):
         raise ParseError(
             f"not a JSON Feed: the top level is a {_json_type(payload)}, not an object"
@@ -71,6 +99,8 @@ def parse(doc: Document) -> Parsed:
             if not isinstance(item, dict):
                 raise TypeError(f"item is a {_json_type(item)}, not an object")
             articles.append(_article(item, feed))
+        except RecursionError:
+            warnings.append(f"skipped item {_name_item(item, index)}: nested too deeply to read")
         except Exception as exc:  # one bad item must not cost the reader the whole feed
             warnings.append(f"skipped item {_name_item(item, index)}: {type(exc).__name__}: {exc}")
     return Parsed(articles=articles, warnings=warnings, title=feed.title)

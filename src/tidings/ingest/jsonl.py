@@ -25,7 +25,9 @@ def looks_like_jsonl(head: bytes) -> bool:
     """True if the first non-blank line is a JSON object with a title, text or url.
 
     ``head`` may stop inside the first line (long articles); then the line must open an object
-    and name one of those keys. A JSON Feed on one line is not taken for JSON Lines.
+    and name one of those keys. So must a first line nested too deeply to read: it is skipped
+    with a warning, and the lines after it still go in. A JSON Feed on one line is not taken
+    for JSON Lines.
     """
     for line in head.decode("utf-8-sig", errors="replace").splitlines(keepends=True):
         candidate = line.strip()
@@ -33,10 +35,10 @@ def looks_like_jsonl(head: bytes) -> bool:
             continue
         try:
             value = json.loads(candidate)
-        except ValueError:
-            if line.endswith(("\n", "\r")):
+        except (ValueError, RecursionError) as exc:
+            if line.endswith(("\n", "\r")) and not isinstance(exc, RecursionError):
                 return False
-            # Cut off by the end of the head: judge the line by its opening.
+            # Cut off by the end of the head, or too deep: judge the line by its opening.
             return (
                 candidate.startswith("{")
                 and _KEY.search(candidate) is not None
@@ -61,6 +63,8 @@ def _article(raw: str) -> ParsedArticle:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply to read)") from None
     if not isinstance(value, dict):
         raise ValueError(f"not a JSON object but {_json_kind(value)}")
     title = clean_line(_text(value, "title"))

@@ -10,6 +10,7 @@ from email.utils import format_datetime
 from lxml import etree
 
 from tidings.errors import ParseError
+from tidings.safety import clean_text, safe_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,24 +20,59 @@ class Outline:
     site_url: str | None = None
 
 
-def read(data: bytes) -> list[Outline]:
-    """Every feed outline (``xmlUrl``) in an OPML document, nested folders included."""
+def read(data: bytes, warnings: list[str] | None = None) -> list[Outline]:
+    """Every feed outline (``xmlUrl``) in an OPML document, nested folders included.
+
+    Raises only :class:`ParseError` (for a document that is not OPML). An outline whose feed
+    address is not an http(s) URL is skipped, and named in ``warnings`` when given; titles
+    lose control characters, and a site address that is not http(s) is dropped.
+    """
+    try:
+        return _read(data, warnings if warnings is not None else [])
+    except ParseError:
+        raise
+    except RecursionError:
+        raise ParseError("not OPML: nested too deeply to read") from None
+    except MemoryError:
+        raise ParseError("not OPML: too large to read into memory") from None
+    except Exception as exc:  # a hostile list must cost an import, never a server error
+        problem = clean_text(f"{type(exc).__name__}: {exc}"[:300])
+        raise ParseError(f"not OPML: could not be read ({problem})") from exc
+
+
+def _read(data: bytes, warnings: list[str]) -> list[Outline]:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise ParseError(f"not OPML: the XML is malformed ({exc})") from exc
-    if etree.QName(root).localname.lower() != "opml":
-        raise ParseError(f"not OPML: the root element is <{etree.QName(root).localname}>")
+        raise ParseError(clean_text(f"not OPML: the XML is malformed ({exc})")) from exc
+    if root is None:
+        raise ParseError("not OPML: the document is empty")
+    name = etree.QName(root).localname if isinstance(root.tag, str) else "?"
+    if name.lower() != "opml":
+        raise ParseError(clean_text(f"not OPML: the root element is <{name[:100]}>"))
     found: dict[str, Outline] = {}
-    for node in root.iter("outline"):
-        url = (node.get("xmlUrl") or node.get("xmlurl") or "").strip()
-        if url.startswith(("http://", "https://")) and url not in found:
-            title = (node.get("title") or node.get("text") or "").strip()
+    for number, node in enumerate(root.iter("outline"), 1):
+        given = node.get("xmlUrl") or node.get("xmlurl")
+        if not given:
+            continue  # a folder, or a link that is no feed
+        title = _line(node.get("title") or node.get("text"))
+        url = safe_url(given)
+        if url is None:
+            label = f" ({title[:80]!r})" if title else ""
+            warnings.append(
+                f"skipped outline {number}{label}: {given[:200]!r} is not an http(s) URL"
+            )
+            continue
+        if url not in found:
             found[url] = Outline(
-                url, title if title and title != url else None, node.get("htmlUrl")
+                url, title if title and title != url else None, safe_url(node.get("htmlUrl"))
             )
     return list(found.values())
+
+
+def _line(text: str | None) -> str:
+    return " ".join(clean_text(text).split()) if text else ""
 
 
 def write(outlines: Iterable[Outline], *, title: str = "tidings subscriptions") -> str:

@@ -1,18 +1,29 @@
-"""From a path or URL to parsed articles: read, detect the kind, parse."""
+"""From a path or URL to parsed articles: read, detect the kind, parse.
+
+These three steps are the door every input comes through, so they raise nothing but
+:class:`~tidings.errors.TidingsError`: whatever a hostile or broken input makes a parser or
+the file system throw (a JSON document nested 50,000 deep, a name with a NUL, a bug) becomes
+a :class:`ParseError` or :class:`FetchError` naming the problem, and the batch, the poller or
+the web request carries on with the next input.
+"""
 
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tidings.errors import FetchError, ParseError
+from tidings.errors import FetchError, ParseError, TidingsError
 from tidings.ingest.detect import BULK_KINDS, KINDS, detect_kind
 from tidings.ingest.fetch import fetch
 from tidings.models import Document, Parsed
+from tidings.safety import clean_article, clean_text
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # one feed, page or capture; real ones are far smaller
 MAX_BULK_BYTES = 2 * 1024 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 # Parser module per kind, imported on first use so the CLI starts fast.
 _PARSERS = {
@@ -30,27 +41,59 @@ def is_url(name: str) -> bool:
 
 
 def expand(inputs: Iterable[str]) -> Iterator[str]:
-    """Inputs as given, with each folder replaced by the files in it (sorted, recursive)."""
+    """Inputs as given, with each folder replaced by the files in it (sorted, recursive).
+
+    Never raises: a folder that cannot be listed is yielded as it is, and :func:`read` then
+    says what is wrong with it, so one bad input does not end the batch.
+    """
     for name in inputs:
-        path = Path(name)
-        if not is_url(name) and path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not child.name.startswith("."):
-                    yield str(child)
-        else:
+        try:
+            files = _files_in(name)
+        except Exception:  # read() names the problem for this one input
+            files = None
+        if files is None:
             yield name
+        else:
+            yield from files
+
+
+def _files_in(name: str) -> list[str] | None:
+    """The files under ``name`` if it is a folder, else None."""
+    path = Path(name)
+    if is_url(name) or not path.is_dir():
+        return None
+    return [
+        str(child)
+        for child in sorted(path.rglob("*"))
+        if child.is_file() and not child.name.startswith(".")
+    ]
 
 
 def read(name: str) -> Document:
     """The bytes of a file or URL; raises :class:`FetchError` or :class:`ParseError`."""
+    try:
+        return _read(name)
+    except TidingsError:
+        raise
+    except MemoryError:
+        raise ParseError("too large to read into memory") from None
+    except Exception as exc:  # a name no file system or URL parser takes
+        raise FetchError(f"cannot read it ({_describe(exc)})") from exc
+
+
+def _read(name: str) -> Document:
     if is_url(name):
         return fetch(name)
     path = Path(name).expanduser()
-    if not path.exists():
-        raise FetchError("no such file")
-    if path.is_dir():
-        raise FetchError("is a folder")
-    size = path.stat().st_size
+    try:
+        if not path.exists():
+            raise FetchError("no such file")
+        if path.is_dir():
+            _check_listable(path)
+            raise FetchError("is a folder")
+        size = path.stat().st_size
+    except OSError as exc:
+        raise FetchError(f"cannot read the file: {exc.strerror or exc}") from exc
     if size > MAX_BULK_BYTES:
         raise ParseError(f"file too large ({_mb(size)}; the limit is {_mb(MAX_BULK_BYTES)})")
     try:
@@ -60,18 +103,60 @@ def read(name: str) -> Document:
     return Document(name=name, data=data, url=None)
 
 
+def _check_listable(path: Path) -> None:
+    try:
+        next(path.iterdir(), None)
+    except OSError as exc:
+        raise FetchError(f"cannot list the folder: {exc.strerror or exc}") from exc
+
+
 def parse(doc: Document, kind: str | None = None) -> tuple[str, Parsed]:
-    """Detect (unless given) the kind of ``doc`` and parse it."""
+    """Detect (unless given) the kind of ``doc`` and parse it.
+
+    Raises only :class:`ParseError`. The articles come back cleaned
+    (:func:`tidings.safety.clean_article`): no control characters, NULs or lone surrogates in
+    their text, and no link or picture that is not http(s).
+    """
     if kind is not None and kind not in KINDS:
         raise ParseError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    kind = kind or detect_kind(doc)
-    if kind not in BULK_KINDS and len(doc.data) > MAX_DOCUMENT_BYTES:
-        raise ParseError(
-            f"too large for a single {kind} ({_mb(len(doc.data))}; "
-            f"the limit is {_mb(MAX_DOCUMENT_BYTES)})"
-        )
-    module = importlib.import_module(_PARSERS[kind])
-    return kind, module.parse(doc)
+    try:
+        kind = kind or detect_kind(doc)
+        if kind not in BULK_KINDS and len(doc.data) > MAX_DOCUMENT_BYTES:
+            raise ParseError(
+                f"too large for a single {kind} ({_mb(len(doc.data))}; "
+                f"the limit is {_mb(MAX_DOCUMENT_BYTES)})"
+            )
+        module = importlib.import_module(_PARSERS[kind])
+        parsed: Parsed = module.parse(doc)
+        return kind, _cleaned(parsed)
+    except TidingsError as exc:
+        message = str(exc)
+        if clean_text(message) == message:
+            raise
+        raise ParseError(clean_text(message)) from exc  # quoted input may hold anything
+    except RecursionError:
+        raise ParseError("nested too deeply to read") from None
+    except MemoryError:
+        raise ParseError("too large to read into memory") from None
+    except Exception as exc:  # a parser bug must not take a batch down
+        log.warning("parsing %s as %s failed", doc.name, kind, exc_info=True)
+        raise ParseError(f"could not be read ({_describe(exc)})") from exc
+
+
+def _cleaned(parsed: Parsed) -> Parsed:
+    return Parsed(
+        articles=[clean_article(a) for a in parsed.articles],
+        warnings=[clean_text(w) for w in parsed.warnings],
+        title=(clean_text(parsed.title).strip() or None) if parsed.title else None,
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    """``exc`` as ``Type: message``, safe to show (controls and lone surrogates removed)."""
+    if isinstance(exc, UnicodeError):
+        detail = getattr(exc, "reason", None) or str(exc)
+        return clean_text(f"text that cannot be encoded or decoded: {detail}")
+    return clean_text(f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _mb(size: int) -> str:

@@ -61,8 +61,10 @@ def parse_lines(
 ) -> Parsed:
     """Parse a bulk file one line at a time; a bad line becomes a warning naming it.
 
-    ``read_line`` raises ``ValueError`` saying what is wrong with a line. Only when no line
-    at all holds an article is the whole input an error (quoting the first few problems).
+    ``read_line`` raises ``ValueError`` saying what is wrong with a line; anything else it
+    raises (JSON nested too deeply, a bug) is caught too, so one hostile line never loses the
+    file. Only when no line at all holds an article is the whole input an error (quoting
+    the first few problems).
     """
     articles: list[ParsedArticle] = []
     warnings: list[str] = []
@@ -75,6 +77,10 @@ def parse_lines(
             warnings.append(f"line {number}: not UTF-8 text (byte {exc.start})")
         except ValueError as exc:
             warnings.append(f"line {number}: {exc}")
+        except RecursionError:
+            warnings.append(f"line {number}: nested too deeply to read")
+        except Exception as exc:  # a line no rule foresaw costs that line, not the file
+            warnings.append(f"line {number}: could not be read ({type(exc).__name__}: {exc})")
     if not articles:
         if not warnings:
             raise ParseError(f"no {unit}s found: the file is empty")

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tidings.errors import NotFound
 from tidings.ingest.identity import content_hash, has_substantial_content, slug
 from tidings.models import Article, Image, Media, ParsedArticle, Topic
+from tidings.safety import clean_article, safe_url
 from tidings.store.schema import article_topics, articles, topics
 
 SaveStatus = Literal["added", "updated", "unchanged"]
@@ -31,27 +32,8 @@ class Saved:
     status: SaveStatus
 
 
-def _no_nul(value: Any) -> Any:
-    """Drop NUL characters, which PostgreSQL refuses in text (malformed feeds carry them)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_no_nul(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _no_nul(v) for k, v in value.items()}
-    return value
-
-
 def _values(parsed: ParsedArticle, kind: str, digest: str) -> dict[str, Any]:
     image = parsed.image
-    return {
-        name: _no_nul(value) for name, value in _raw_values(parsed, kind, digest, image).items()
-    }
-
-
-def _raw_values(
-    parsed: ParsedArticle, kind: str, digest: str, image: Image | None
-) -> dict[str, Any]:
     return {
         "url": parsed.url,
         "external_id": parsed.external_id,
@@ -107,7 +89,13 @@ def save(
     now: datetime,
     source_id: int | None = None,
 ) -> Saved:
-    """Add the article, or update the stored one with the same key or the same content."""
+    """Add the article, or update the stored one with the same key or the same content.
+
+    Every stored article passes here (ingest, polling, full text), so this is where its text
+    loses control characters, NULs and lone surrogates (XML and PostgreSQL refuse them) and
+    its links and pictures any scheme but http(s): see :func:`tidings.safety.clean_article`.
+    """
+    parsed = clean_article(parsed)
     digest = content_hash(parsed.title, parsed.paragraphs)
     values = _values(parsed, kind, digest)
     existing = connection.execute(_BY_KEY, {"key": key}).one_or_none()
@@ -188,9 +176,13 @@ def _add_labels(connection: Connection, article_id: int, labels: Sequence[str]) 
 
 
 def _to_article(row: Any, topic_rows: Sequence[Any]) -> Article:
+    # URLs are checked again on the way out: rows stored before the http(s) rule may hold a
+    # ``javascript:`` link, and a check costs nothing beside the query.
     image = None
     if row.image_url or row.image_caption or row.image_credit:
-        image = Image(url=row.image_url, caption=row.image_caption, credit=row.image_credit)
+        image = Image(
+            url=safe_url(row.image_url), caption=row.image_caption, credit=row.image_credit
+        )
     given = list(row.key_points or [])
     extracted = list(row.extracted_key_points or []) if not given else []
     by_origin: dict[str, list[Topic]] = {"source": [], "section": [], "entity": []}
@@ -199,7 +191,7 @@ def _to_article(row: Any, topic_rows: Sequence[Any]) -> Article:
     return Article(
         id=row.id,
         canonical_url=row.canonical_url,
-        url=row.url,
+        url=safe_url(row.url),
         content_hash=row.content_hash,
         title=row.title,
         key_points=given or extracted,
@@ -216,7 +208,7 @@ def _to_article(row: Any, topic_rows: Sequence[Any]) -> Article:
                 kind=m.get("kind") or "video",
                 title=m.get("title"),
                 duration_seconds=m.get("duration_seconds"),
-                url=m.get("url"),
+                url=safe_url(m.get("url")),
             )
             for m in row.media or []
         ],
