@@ -245,11 +245,18 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
+def _page_sign_up(browser: TestClient, name: str) -> httpx.Response:
+    """The sign-up form as a browser posts it, with the token the form page gave."""
+    token = _csrf(browser.get("/signup").text)
+    data = {"name": name, "password": "correct horse", "csrf": token}
+    return browser.post("/signup", data=data)
+
+
 def test_a_newcomer_signs_up_picks_a_topic_and_sees_an_explained_feed(store: Tidings) -> None:
     browser = TestClient(create_app(store))
     assert browser.get("/").url.path == "/signin"  # signed out: asked to sign in
     name = f"page reader {next(_n)}"
-    onboarding = browser.post("/signup", data={"name": name, "password": "correct horse"})
+    onboarding = _page_sign_up(browser, name)
     assert onboarding.url.path == "/onboarding"
     offered = [name for _, name, _ in store.popular_topics(40)]
     assert offered[0] in onboarding.text and 'type="checkbox"' in onboarding.text
@@ -269,7 +276,7 @@ def test_a_newcomer_signs_up_picks_a_topic_and_sees_an_explained_feed(store: Tid
 
 def test_page_actions_without_the_csrf_token_are_refused(store: Tidings) -> None:
     browser = TestClient(create_app(store))
-    browser.post("/signup", data={"name": f"page reader {next(_n)}", "password": "correct horse"})
+    _page_sign_up(browser, f"page reader {next(_n)}")
     refused = browser.post("/act", data={"csrf": "forged", "kind": "hide", "story": "1"})
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "forbidden"

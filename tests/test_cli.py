@@ -200,3 +200,33 @@ def test_evaluate_stories_prints_the_figures_for_a_pairs_file(shared: Path, tmp_
     figures = json.loads(out)
     assert code == 0 and set(figures) == {"pearson", "f1", "threshold", "pairs"}
     assert figures["pairs"] > 0 and -1 <= figures["pearson"] <= 1
+
+
+def test_serve_takes_the_public_address_before_the_app_is_made(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import uvicorn
+
+    import tidings.web
+
+    monkeypatch.setenv("TIDINGS_BASE_URL", "unset")  # restored after the test: serve sets it
+    monkeypatch.delenv("TIDINGS_BASE_URL")
+    seen: dict[str, str | None] = {}
+
+    def create_app(store: object, **options: object) -> str:
+        seen["at create_app"] = os.environ.get("TIDINGS_BASE_URL")
+        return "app"
+
+    monkeypatch.setattr(tidings.web, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.setdefault("ran", app))
+    code, out = run(
+        "serve", "--no-demo", "--no-poll", "--base-url", "https://news.example/", "--db", db
+    )
+    assert code == 0, out
+    assert seen == {"at create_app": "https://news.example", "ran": "app"}
+    result = runner.invoke(
+        app, ["serve", "--no-demo", "--base-url", "ftp://news.example", "--db", db]
+    )
+    assert result.exit_code == 2 and "--base-url" in result.output

@@ -25,6 +25,8 @@ import uvicorn
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from tidings.library import Tidings
+from tidings.rank.signals import Kind
+from tidings.store import events as event_store
 from tidings.web import create_app
 
 from .conftest import ROOT, SEED, understood_store
@@ -78,11 +80,12 @@ def _free_port() -> int:
 def base_url(store: Tidings) -> Iterator[str]:
     """The app served by uvicorn over real HTTP on 127.0.0.1, in a background thread."""
     port = _free_port()
-    config = uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(store, base_url=url)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="e2e-uvicorn", daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -117,15 +120,31 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
+# Every Content-Security-Policy violation a page causes, as the browser reports it.
+_WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    """A fresh browser context (no cookies) per test, with the app as its base URL."""
+    """A fresh browser context (no cookies) per test, with the app as its base URL. It may
+    reach only the app: any other address (a CDN, say) is refused, as offline."""
     context = browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 900})
     context.set_default_timeout(15_000)
+    context.add_init_script(_WATCH_CSP)
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), lambda route: route.abort())
     try:
         yield context.new_page()
     finally:
         context.close()
+
+
+def csp_violations(page: Page) -> list[str]:
+    return page.evaluate("window.__csp || []")
 
 
 def sign_up(page: Page, who: str) -> str:
@@ -313,3 +332,46 @@ def test_the_skip_link_comes_first_and_every_signup_field_is_labelled(
     assert labelled == {f.get_attribute("id") for f in fields.all()}
     expect(page.get_by_label("Name", exact=True)).to_be_editable()
     expect(page.get_by_label("Password", exact=True)).to_have_attribute("type", "password")
+
+
+def test_opening_an_article_counts_it_as_read_and_no_page_breaks_the_security_policy(
+    page: Page, store: Tidings
+) -> None:
+    """The open is posted by the article page's script (a GET records nothing), and the
+    pages run under a strict CSP without a single violation."""
+    reader = sign_up(page, "reader")
+    pick_topics(page, ["Sport"])
+    violations = csp_violations(page)
+    card = cards(page).first
+    story = int(card.get_attribute("data-story") or 0)
+    link = card.locator("h2 a")
+    article = int((link.get_attribute("href") or "").rsplit("/", 1)[1])
+    with page.expect_response(re.compile(rf"/articles/{article}/open$")) as opened:
+        link.click()
+    assert opened.value.status == 204 and opened.value.request.method == "POST"
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    violations += csp_violations(page)
+
+    with store.engine.connect() as connection:
+        events = event_store.for_reader(connection, store.reader(reader).id)
+    assert [(e.article_id, e.story_id) for e in events if e.kind is Kind.OPEN] == [(article, story)]
+    for path in ("/", f"/stories/{story}", "/settings", "/hidden", "/saved", "/onboarding"):
+        page.goto(path)
+        violations += csp_violations(page)
+    assert violations == []
+
+
+def test_the_api_docs_render_with_nothing_from_another_site(page: Page) -> None:
+    """Swagger UI and ReDoc come from the app itself (the page fixture refuses any other
+    address), under their own CSP."""
+    page.goto("/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("tidings")
+    expect(page.get_by_text("/api/v1/articles/{article_id}", exact=True)).to_be_visible()
+    assert csp_violations(page) == []
+    page.goto("/redoc")
+    expect(page.get_by_role("heading", name=re.compile("^tidings"))).to_be_visible()
+    expect(page.get_by_text("Newest articles").first).to_be_attached()
+    # ReDoc's "API docs by Redocly" footer points at a logo on its CDN: the CSP stops that
+    # fetch, which is the point; nothing else is refused.
+    refused = [v for v in csp_violations(page) if "cdn.redoc.ly/redoc/logo-mini.svg" not in v]
+    assert refused == []

@@ -261,7 +261,9 @@ def test_a_redirect_loop_stops_at_the_cap(site: Site) -> None:
     ],
 )
 def test_a_redirect_to_a_private_address_is_refused(site: Site, target: str, reason: str) -> None:
-    with pytest.raises(FetchError, match=rf"refused to connect to .*: it is {reason}"):
+    with pytest.raises(
+        FetchError, match=rf"refused to connect to .*: not a public address \(it is {reason}\)"
+    ):
         fetch(redirect(site, target))
 
 
@@ -269,7 +271,9 @@ def test_a_redirect_to_another_loopback_address_is_refused_unless_its_range_is_a
     site: Site, other_site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = redirect(site, f"{other_site.url}/feeds/{FEED}")
-    with pytest.raises(FetchError, match=r"refused to connect to 127\.0\.0\.2: it is a loopback"):
+    with pytest.raises(
+        FetchError, match=r"refused to connect to 127\.0\.0\.2: not a public address \(it is a loop"
+    ):
         fetch(url)
     assert other_site.seen == []  # refused before connecting
     monkeypatch.setenv("TIDINGS_FETCH_ALLOW", "127.0.0.0/8")
@@ -299,7 +303,7 @@ def test_loopback_is_refused_by_default(site: Site, monkeypatch: pytest.MonkeyPa
     with pytest.raises(FetchError) as refused:
         fetch(f"{site.url}/feeds/{FEED}")
     assert str(refused.value) == (
-        "refused to connect to 127.0.0.1: it is a loopback address; "
+        "refused to connect to 127.0.0.1: not a public address (it is a loopback address); "
         "set TIDINGS_FETCH_ALLOW to allow it (e.g. 127.0.0.1/32)"
     )
     assert site.seen == []
@@ -317,8 +321,11 @@ def test_a_host_name_is_allowed_by_name(site: Site, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("TIDINGS_FETCH_ALLOW", "feeds.lan, LOCALHOST.")
     assert fetch(url).url == url
     monkeypatch.setenv("TIDINGS_FETCH_ALLOW", "feeds.lan")
-    with pytest.raises(FetchError, match=r"refused to connect to localhost \(.*\): it is a loop"):
+    with pytest.raises(FetchError) as refused:
         fetch(url)
+    assert str(refused.value) == (
+        "refused to connect to localhost: not a public address; set TIDINGS_FETCH_ALLOW to allow it"
+    )
 
 
 def test_a_dns_answer_pointing_inside_is_refused_and_connections_go_to_the_checked_address(
@@ -336,8 +343,9 @@ def test_a_dns_answer_pointing_inside_is_refused_and_connections_go_to_the_check
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
     url = site.url.replace("127.0.0.1", "feeds.example.com") + f"/feeds/{FEED}"
     monkeypatch.delenv("TIDINGS_FETCH_ALLOW")
-    with pytest.raises(FetchError, match=r"feeds\.example\.com \(127\.0\.0\.1\).*loopback"):
+    with pytest.raises(FetchError, match=r"feeds\.example\.com: not a public address") as refused:
         fetch(url)
+    assert "127.0.0.1" not in str(refused.value)  # where the name points is not told
     assert site.seen == []
     monkeypatch.setenv("TIDINGS_FETCH_ALLOW", "127.0.0.1/32")
     lookups.clear()

@@ -30,7 +30,11 @@ class Reader:
     def __init__(self, store: Tidings) -> None:
         self.name = f"settings reader {next(_n)}"
         self.browser = TestClient(create_app(store))
-        page = self.browser.post("/signup", data={"name": self.name, "password": "correct horse"})
+        form = self.browser.get("/signup").text  # the form's own token (double submit)
+        token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+        page = self.browser.post(
+            "/signup", data={"name": self.name, "password": "correct horse", "csrf": token}
+        )
         self.csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
 
     def post(self, path: str, **data: object) -> httpx.Response:
@@ -164,7 +168,10 @@ def test_opml_imports_a_readers_feeds_and_exports_them_back(
     assert page.status_code == 200
     assert _notice(page.text) == "mine.opml: 2 feeds, 2 new to your sources; fetching them now."
     assert [s.url for s in store.subscriptions(reader.name)] == urls
-    # the background task fetched both, and the reader now follows both outlets
+    # nothing was fetched by the request: the poller fetches both, then the reader
+    # follows both outlets
+    assert store.following(reader.name)["follows"] == []
+    store.poll(understand=False)
     assert len(store.following(reader.name)["follows"]) == 2
     exported = reader.browser.get("/settings/opml")
     assert exported.headers["content-type"].startswith("text/x-opml")

@@ -9,6 +9,8 @@ from platformdirs import user_data_dir
 
 DATABASE_URL_ENV = "TIDINGS_DATABASE_URL"
 FETCH_ALLOW_ENV = "TIDINGS_FETCH_ALLOW"
+BASE_URL_ENV = "TIDINGS_BASE_URL"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 def default_database_url() -> str:
@@ -34,3 +36,33 @@ def fetch_allow() -> str:
     are not public addresses (comma-separated; empty when unset). Parsed by
     :func:`tidings.ingest.guard.parse_allow_list`."""
     return os.environ.get(FETCH_ALLOW_ENV, "")
+
+
+def base_url(explicit: str | None = None) -> str:
+    """The server's public address (``TIDINGS_BASE_URL``; ``tidings serve --base-url``): the
+    links it hands out, such as the private feed's, are built on it, never on a request's
+    Host header, which any client sets. ``https://`` also marks cookies ``Secure``.
+
+    Raises :class:`~tidings.errors.InputError` naming the setting unless it is an absolute
+    http(s) URL (a path after the host is kept, for a server behind a prefix)."""
+    from urllib.parse import urlsplit
+
+    from tidings.errors import InputError
+
+    url = (explicit or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises for a port that is not a number
+    except ValueError:  # that, or an unbalanced "["
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
+        raise InputError(
+            BASE_URL_ENV, f"{url!r} is not an absolute http(s) URL such as {DEFAULT_BASE_URL}"
+        )
+    return url

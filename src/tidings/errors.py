@@ -20,6 +20,11 @@ class InputError(TidingsError):
         self.problem = problem
 
 
+class Conflict(InputError):
+    """An input clashes with something already stored (a taken name): the web answers 409
+    rather than 422, since the same input may be fine another time."""
+
+
 class FetchError(TidingsError):
     """A URL could not be fetched (refused, timed out, too large, HTTP error)."""
 

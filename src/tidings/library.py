@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
-
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from tidings import config
 from tidings.errors import InputError, NotFound, TidingsError
@@ -17,7 +16,7 @@ from tidings.ingest import identity, opml, pipeline
 from tidings.ingest.fetch import Fetched, fetch_conditional
 from tidings.ingest.guard import AddressRefused
 from tidings.models import Article, Document, Parsed
-from tidings.store import accounts, database
+from tidings.store import accounts, database, documents
 from tidings.store import articles as article_store
 from tidings.store import candidates as candidate_store
 from tidings.store import events as event_store
@@ -26,6 +25,7 @@ from tidings.store import sources as source_store
 from tidings.store import stories as story_store
 from tidings.store import subscriptions as subscription_store
 from tidings.store.accounts import Session
+from tidings.store.documents import IngestResult
 from tidings.store.readers import Reader
 from tidings.store.sources import Source
 from tidings.store.stories import Story
@@ -42,32 +42,49 @@ MIN_PASSWORD = 8
 FEED_KINDS = ("feed", "jsonfeed")  # what a reader can subscribe to
 
 
+MAX_SOURCES_ENV = "TIDINGS_MAX_SOURCES_PER_READER"
+MAX_SOURCES_PER_READER = 1000  # each is polled for as long as it is followed
+MAX_IMPORT_OUTLINES = 10_000  # an OPML import looks at no more than this many feeds
+IMPORT_BATCH = 100  # sources written per transaction, so that other writers get their turn
+MAX_TITLE_CHARS = 300
+# spaces, control characters and lone surrogates: nothing a URL may hold, and the last
+# cannot even be stored
+_BAD_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+__all__ = ["IngestResult", "OpmlImport", "Tidings"]
+
+
+def max_sources_per_reader() -> int:
+    """``TIDINGS_MAX_SOURCES_PER_READER`` (default 1,000): how many sources one reader may
+    follow. Every source is fetched again and again, so one account must not be able to
+    make the server poll without bound."""
+    raw = os.environ.get(MAX_SOURCES_ENV, "").strip()
+    if not raw:
+        return MAX_SOURCES_PER_READER
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{MAX_SOURCES_ENV}: {raw!r} is not a whole number of at least 1")
+    return value
+
+
 @dataclass(slots=True)
-class IngestResult:
-    """What became of one input. ``articles`` holds the ids stored or updated, in order."""
+class OpmlImport:
+    """What an OPML import did: each source it listed with whether it is new (to the store,
+    or to the reader's list), how many feeds were left out (over the cap) and why. Iterates
+    as ``(source, new)`` pairs."""
 
-    input: str
-    kind: str | None
-    status: Literal["ok", "error"]
-    articles: list[int] = field(default_factory=list)
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
+    sources: list[tuple[Source, bool]] = field(default_factory=list)
+    left_out: int = 0
     warnings: list[str] = field(default_factory=list)
-    error: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "input": self.input,
-            "kind": self.kind,
-            "status": self.status,
-            "articles": self.articles,
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "warnings": self.warnings,
-            "error": self.error,
-        }
+    def __iter__(self) -> Iterator[tuple[Source, bool]]:
+        return iter(self.sources)
+
+    def __len__(self) -> int:
+        return len(self.sources)
 
 
 def _now() -> datetime:
@@ -87,9 +104,24 @@ class Tidings:
         self._understander: Understander | None = None
         self._understanding = threading.Lock()  # one understand run at a time per store
         self._feeds: FeedBuilder | None = None
+        self.stopping = threading.Event()  # set by shutdown(): background work winds down
+        self._wake = threading.Event()  # set when sources fall due: a poller waiting wakes
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def shutdown(self) -> None:
+        """Ask this store's background work to stop soon: a poller's ``run_forever`` (when
+        given :attr:`stopping`, as ``tidings serve`` does) and :meth:`fetch_subscriptions`
+        stop between sources instead of working through their list. The server calls it
+        on shutdown; :meth:`close` still closes the store."""
+        self.stopping.set()
+        self._wake.set()
+
+    def wake_poller(self) -> None:
+        """Have a poller of this process that waits between rounds look for due sources
+        now (pollers in other processes find them within their idle wait)."""
+        self._wake.set()
 
     def __enter__(self) -> Tidings:
         return self
@@ -116,6 +148,10 @@ class Tidings:
             except TidingsError as exc:
                 yield IngestResult(name, None, "error", error=str(InputError(name, str(exc))))
                 continue
+            except Exception as exc:  # a reader's bug: this input fails, the others go in
+                problem = f"could not be read ({_described(exc)})"
+                yield IngestResult(name, None, "error", error=str(InputError(name, problem)))
+                continue
             yield self.ingest_document(doc, kind=kind, progress=progress)
 
     def ingest_document(
@@ -131,51 +167,20 @@ class Tidings:
         except TidingsError as exc:
             return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, str(exc))))
         except Exception as exc:  # a parser bug must not take the batch down with it
-            problem = f"could not be read ({type(exc).__name__}: {exc})"
+            problem = f"could not be read ({_described(exc)})"
             return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, problem)))
         try:
             return self._store(doc, kind, parsed, progress)
-        except SQLAlchemyError as exc:  # the transaction rolled back: nothing half-written
-            reason = getattr(exc, "orig", None) or exc
-            problem = f"could not be stored ({type(exc).__name__}: {reason})"
+        except Exception as exc:  # the transaction rolled back: nothing half-written
+            problem = f"could not be stored ({_described(exc)})"
             return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, problem)))
 
     def _store(
         self, doc: Document, kind: str, parsed: Parsed, progress: Progress | None
     ) -> IngestResult:
         self._changed()
-        result = IngestResult(doc.name, kind, "ok", warnings=list(parsed.warnings))
-        if not parsed.articles:
-            result.warnings.append("no articles in this input")
-            return result
-        default_source = parsed.title or _host(doc.url)
-        keys = identity.identity_keys(parsed.articles, kind)
-        now = _now()
-        total = len(parsed.articles)
         with self.engine.begin() as connection:
-            source_id = self._source_id(connection, doc.url)
-            if source_id is not None and parsed.title:
-                source_store.set_title(connection, source_id, parsed.title)
-            for done, (article, key) in enumerate(zip(parsed.articles, keys, strict=True), 1):
-                if not article.source and default_source:
-                    article.source = default_source
-                saved = article_store.save(
-                    connection, article, key=key, kind=kind, now=now, source_id=source_id
-                )
-                result.articles.append(saved.id)
-                setattr(result, saved.status, getattr(result, saved.status) + 1)
-                if progress and (done % 200 == 0 or done == total):
-                    progress(done, total)
-        return result
-
-    @staticmethod
-    def _source_id(connection: Any, url: str | None) -> int | None:
-        if not url:
-            return None
-        try:
-            return source_store.by_url(connection, url).id
-        except NotFound:
-            return None
+            return documents.save(connection, doc, kind, parsed, now=_now(), progress=progress)
 
     def load_demo(self, progress: Progress | None = None) -> IngestResult:
         """Load the bundled Wikinews demo corpus (adds nothing the second time)."""
@@ -254,26 +259,45 @@ class Tidings:
 
     def import_opml(
         self, data: bytes, *, name: str = "OPML", reader: str | int | None = None
-    ) -> list[tuple[Source, bool]]:
+    ) -> OpmlImport:
         """Add every feed of an OPML list (to ``reader``'s own sources when given); raises
-        :class:`InputError`, storing nothing, if it is not OPML. Returns each source and
-        whether it is new (to the store, or to the reader's list)."""
+        :class:`InputError`, storing nothing, if it is not OPML. Lists each source and
+        whether it is new (to the store, or to the reader's list).
+
+        Bounded, because one reader's list must not stall everyone: at most
+        :data:`MAX_IMPORT_OUTLINES` feeds are looked at and a reader's list grows to at most
+        :func:`max_sources_per_reader` (the rest are counted in ``left_out``, and a warning
+        names the cap); writes go in transactions of :data:`IMPORT_BATCH` sources, so other
+        writers (sign-ups) wait for one batch, not the whole list. Nothing is fetched here:
+        new sources are due at once, and a poller fetches them (per-host limits, leases),
+        woken through :meth:`wake_poller`."""
         try:
             outlines = opml.read(data)
         except TidingsError as exc:
             raise InputError(name, str(exc)) from exc
-        now = _now()
-        added = []
-        with self.engine.begin() as connection:
-            who = reader_store.get(connection, reader) if reader is not None else None
-            for o in outlines:
-                source, new = source_store.add(
-                    connection, o.url, now=now, title=o.title, site_url=o.site_url
-                )
-                if who is not None:
-                    new = subscription_store.add(connection, who.id, source.id, now=now)
-                added.append((source, new))
-        return added
+        except Exception as exc:  # a reader's bug is still this file's problem, by name
+            raise InputError(name, f"could not be read ({_described(exc)})") from exc
+        wanted = [_outline(o) for o in outlines if _source_url_problem(o.url) is None]
+        report = OpmlImport(left_out=max(len(wanted) - MAX_IMPORT_OUTLINES, 0))
+        wanted = wanted[:MAX_IMPORT_OUTLINES]
+        who = self.reader(reader) if reader is not None else None
+        cap = max_sources_per_reader() if who is not None else None
+        for start in range(0, len(wanted), IMPORT_BATCH):
+            batch = wanted[start : start + IMPORT_BATCH]
+            with self.engine.begin() as connection:
+                if who is None:
+                    report.sources += source_store.add_many(connection, batch, now=_now())
+                else:
+                    report.left_out += _subscribe_batch(connection, who.id, batch, cap, report)
+        if report.left_out:
+            limit = f"{cap:,}" if cap is not None else f"{MAX_IMPORT_OUTLINES:,}"
+            what = "sources a reader may follow" if cap is not None else "feeds an import reads"
+            report.warnings.append(
+                f"{name}: {report.left_out:,} feeds were left out: at most {limit} {what}"
+            )
+        if any(new for _, new in report.sources):
+            self.wake_poller()
+        return report
 
     def export_opml(self, reader: str | int | None = None) -> str:
         """Every source (or ``reader``'s own) as OPML, for any other feed reader."""
@@ -285,50 +309,56 @@ class Tidings:
     def subscribe(self, reader: str | int, url: str) -> tuple[Source, IngestResult]:
         """Add a feed to a reader's sources. It is fetched at once, so a URL that does not
         answer, or answers with something that is not a feed, is refused with a clear
-        :class:`InputError` and nothing stored. Its articles are stored (run
-        :meth:`understand` for them to reach the feed) and the reader follows its outlet."""
+        :class:`InputError` and nothing stored. The source, the subscription, its articles,
+        the reader's follow of its outlet and its first poll are stored in one
+        transaction: whatever fails (a parser or the store), nothing of it stays, and the
+        error names the URL. Run :meth:`understand` for the articles to reach the feed.
+        A reader may follow at most :func:`max_sources_per_reader` sources."""
         url = url.strip()
         _check_source_url(url)
         who = self.reader(reader)
+        cap = max_sources_per_reader()
+        with self.engine.connect() as connection:
+            _check_room(connection, who.id, url, cap)
         try:
             fetched = fetch_conditional(url)
         except AddressRefused as exc:  # the guard said no: say why, not "did not answer"
             raise InputError(url, str(exc)) from exc
         except TidingsError as exc:
             raise InputError(url, f"the feed did not answer ({exc})") from exc
+        except Exception as exc:  # a fetcher bug: still this URL's problem, by name
+            raise InputError(url, f"the feed did not answer ({_described(exc)})") from exc
         doc = fetched.document
         assert doc is not None  # nothing was asked conditionally: never "not modified"
         try:
             kind, parsed = pipeline.parse(doc)
         except TidingsError as exc:
             raise InputError(url, f"not a feed: {exc}") from exc
+        except Exception as exc:  # nested 50,000 deep, a lone surrogate, a parser bug
+            raise InputError(url, f"not a feed: could not be read ({_described(exc)})") from exc
         if kind not in FEED_KINDS:
             raise InputError(
                 url, f"this is a {kind}, not a feed: give the address of its RSS, Atom or "
                 "JSON Feed (often linked as “RSS” on the site)",
             )  # fmt: skip
-        now = _now()
-        with self.engine.begin() as connection:
-            source, _ = source_store.add(connection, url, now=now, title=parsed.title)
-            subscription_store.add(connection, who.id, source.id, now=now)
-        result = self._store(replace(doc, url=url), kind, parsed, None)
-        self._follow_outlets(who.id, [source])
-        self._first_poll(source, fetched, parsed)
-        return source, result
-
-    def _first_poll(self, source: Source, fetched: Fetched, parsed: Parsed) -> None:
-        """Count a subscription's fetch as the source's first poll (unless a poller got
-        there first): its health reads "ok" at once and the poller's schedule starts."""
-        from tidings.poll import schedule
-
-        now = _now()
-        rate = schedule.publishing_rate((a.published for a in parsed.articles), now)
-        interval = schedule.adapted_interval(rate)
-        values = schedule.success_values(now, fetched.status, interval) | {
-            "items_per_day": rate, "etag": fetched.etag, "last_modified": fetched.last_modified,
-        }  # fmt: skip
-        with self.engine.begin() as connection:
-            source_store.record_first_poll(connection, source.id, values)
+        self._changed()
+        try:
+            with self.engine.begin() as connection:
+                subscription_store.hold_list(connection, who.id)
+                _check_room(connection, who.id, url, cap)
+                now = _now()
+                source, _ = source_store.add(connection, url, now=now, title=parsed.title)
+                subscription_store.add(connection, who.id, source.id, now=now)
+                result = documents.save(connection, replace(doc, url=url), kind, parsed, now=now)
+                subscription_store.follow_outlets(connection, who.id, [source.id], now=now)
+                source_store.record_first_poll(
+                    connection, source.id, _first_poll_values(fetched, parsed, now)
+                )
+                return source_store.by_url(connection, url), result
+        except TidingsError:
+            raise
+        except Exception as exc:  # rolled back whole: no source, subscription or article
+            raise InputError(url, f"could not be stored ({_described(exc)})") from exc
 
     def unsubscribe(self, reader: str | int, id_or_url: str) -> Source:
         """Take a source off a reader's list (and stop following its outlet). Its articles
@@ -354,17 +384,23 @@ class Tidings:
             return subscription_store.of_reader(connection, who.id)
 
     def fetch_subscriptions(
-        self, reader: str | int, *, only_new: bool = True
+        self,
+        reader: str | int,
+        *,
+        only_new: bool = True,
+        stop: threading.Event | None = None,
     ) -> list[IngestResult]:
-        """Fetch a reader's sources (``only_new``: those with no article yet, as after an
-        OPML import) and follow their outlets. A source that fails is reported in its
-        result; the others still go in."""
+        """Fetch a reader's sources now, one at a time (``only_new``: those with no article
+        yet, as after an OPML import) and follow their outlets. A source that fails is
+        reported in its result; the others still go in. Bounded by the reader's list (at
+        most :func:`max_sources_per_reader`) and stopped between sources by ``stop`` or
+        :meth:`shutdown`. The server does not call it: its poller fetches new sources."""
         from sqlalchemy import select
 
         from tidings.store.schema import articles
 
         who = self.reader(reader)
-        listed = self.subscriptions(who.id)
+        listed = self.subscriptions(who.id)[: max_sources_per_reader()]
         if only_new:
             with self.engine.connect() as connection:
                 fetched = set(
@@ -376,29 +412,31 @@ class Tidings:
                 )
             listed = [s for s in listed if s.id not in fetched]
         results = []
+        done: list[Source] = []
         for source in listed:
+            if self.stopping.is_set() or (stop is not None and stop.is_set()):
+                break
+            done.append(source)
             try:
                 doc = pipeline.read(source.url)
             except TidingsError as exc:
                 problem = f"the feed did not answer ({exc})"
                 results.append(IngestResult(source.url, None, "error", error=problem))
                 continue
+            except Exception as exc:  # one source's bug must not stop the others
+                problem = f"the feed did not answer ({_described(exc)})"
+                results.append(IngestResult(source.url, None, "error", error=problem))
+                continue
             results.append(self.ingest_document(replace(doc, url=source.url)))
-        self._follow_outlets(who.id, listed)
+        self._follow_outlets(who.id, done)
         return results
 
     def _follow_outlets(self, reader_id: int, listed: Iterable[Source]) -> None:
         """Follow the outlet names the sources' articles carry (``source:<name>``)."""
-        from tidings.rank.signals import Event, Kind
-
         with self.engine.begin() as connection:
-            now = _now()
-            follows = [
-                Event(Kind.FOLLOW, now, target=f"source:{name}")
-                for source in listed
-                for name in subscription_store.article_source_names(connection, source.id)
-            ]
-            event_store.append(connection, reader_id, follows)
+            subscription_store.follow_outlets(
+                connection, reader_id, [s.id for s in listed], now=_now()
+            )
 
     # -- readers and what they tell us ----------------------------------------------------
 
@@ -669,13 +707,16 @@ class Tidings:
 
     # -- polling ----------------------------------------------------------------------------
 
-    def poller(self, **options: Any) -> Poller:
+    def poller(self, *, understand: bool = True, **options: Any) -> Poller:
         """A :class:`~tidings.poll.Poller` over this store (``threads``, ``per_host``,
-        ``lease_seconds``, ``understand``…): ``run_once()``, or ``run_forever(stop_event)``
-        in a background thread."""
+        ``lease_seconds``…): ``run_once()``, or ``run_forever(stop_event)`` in a background
+        thread (pass :attr:`stopping` for :meth:`shutdown` to stop it). After a round that
+        brought articles it runs :meth:`understand` unless ``understand`` is False;
+        :meth:`wake_poller` ends its wait between rounds."""
         from tidings.poll import Poller
 
-        return Poller(self, **options)
+        on_new = (lambda: self.understand().articles) if understand else None
+        return Poller(self.engine, on_new_articles=on_new, wake=self._wake, **options)
 
     def poll(
         self,
@@ -686,8 +727,10 @@ class Tidings:
     ) -> PollReport:
         """Poll every source that is due (every source with ``everything``; still a
         conditional GET), store what changed and schedule each one's next poll. Safe to run
-        from several processes at once (see :mod:`tidings.poll.leases`)."""
-        return self.poller(**options).run_once(everything=everything, progress=progress)
+        from several processes at once (see :mod:`tidings.poll.leases`); :meth:`shutdown`
+        ends it after the fetches under way."""
+        poller = self.poller(**options)
+        return poller.run_once(everything=everything, progress=progress, stop=self.stopping)
 
     def set_full_text(self, id_or_url: str, mode: str) -> Source:
         """Whether polling a source fetches the pages its entries link to for their full
@@ -699,81 +742,102 @@ class Tidings:
         except ValueError as exc:
             raise InputError(id_or_url, str(exc)) from exc
 
-    def _ingest_polled(
-        self,
-        doc: Document,
-        source_url: str,
-        *,
-        full_text: str | None = None,
-        budget: float | None = None,
-        attempts: int = 3,
-    ) -> tuple[IngestResult, list[datetime | None]]:
-        """Store a polled feed's articles under its source (like :meth:`ingest_document`),
-        and return their publication times too (the schedule adapts to them). Entries that
-        ``full_text`` (the source's mode, None: "auto") asks for first get their linked
-        page's text (:mod:`tidings.ingest.fulltext`, within ``budget`` seconds). Workers
-        storing the same articles at once may deadlock or collide on PostgreSQL: the losing
-        transaction rolled back whole, so it is simply tried again."""
-        import time
-
-        from sqlalchemy.exc import IntegrityError, OperationalError
-
-        doc = replace(doc, url=source_url)
-        try:
-            kind, parsed = pipeline.parse(doc)
-        except TidingsError as exc:
-            return IngestResult(doc.name, None, "error", error=str(exc)), []
-        except Exception as exc:  # a parser bug must not stop the poller
-            problem = f"could not be read ({type(exc).__name__}: {exc})"
-            return IngestResult(doc.name, None, "error", error=problem), []
-        if kind in FEED_KINDS:
-            self._complete_full_text(parsed, kind, full_text, budget)
-        published = [a.published for a in parsed.articles]
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._store(doc, kind, parsed, None), published
-            except (OperationalError, IntegrityError) as exc:
-                if attempt == attempts:
-                    problem = f"could not be stored ({type(exc).__name__}: {exc.orig or exc})"
-                    return IngestResult(doc.name, kind, "error", error=problem), published
-                time.sleep(0.05 * attempt)
-            except SQLAlchemyError as exc:
-                reason = getattr(exc, "orig", None) or exc
-                problem = f"could not be stored ({type(exc).__name__}: {reason})"
-                return IngestResult(doc.name, kind, "error", error=problem), published
-        raise AssertionError("unreachable")
-
-    def _complete_full_text(
-        self, parsed: Parsed, kind: str, mode: str | None, budget: float | None
-    ) -> None:
-        """Replace summaries by their pages' text where ``mode`` asks for it, in place; what
-        went wrong becomes the feed's warnings. Pages of articles already stored with more
-        than their summary are not fetched again: the stored text is kept."""
-        from tidings.ingest import fulltext
-        from tidings.poll import stored
-
-        wanted = [fulltext.wants_page(a, mode) for a in parsed.articles]
-        if not any(wanted):
-            return
-        keys = identity.identity_keys(parsed.articles, kind)
-        with self.engine.connect() as connection:
-            known = stored.bodies(connection, [k for k, w in zip(keys, wanted, strict=True) if w])
-        report = fulltext.complete(
-            parsed.articles,
-            keys,
-            mode=mode,
-            stored=known,
-            budget=fulltext.BUDGET_SECONDS if budget is None else budget,
-        )
-        parsed.warnings.extend(report.warnings)
-
 
 def _check_source_url(url: str) -> None:
-    if not pipeline.is_url(url):
-        raise InputError(url or repr(url), "a source must be an http:// or https:// URL")
+    problem = _source_url_problem(url)
+    if problem is not None:
+        shown = url[:80] + "…" if len(url) > 80 else url
+        raise InputError(shown or repr(url), problem)
+
+
+def _source_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a source, or None."""
     if len(url) > 2048:
-        raise InputError(url[:80] + "…", "a source URL may be at most 2,048 characters")
+        return "a source URL may be at most 2,048 characters"
+    if _BAD_URL_CHARACTER.search(url):
+        return "a source URL may not hold spaces, control characters or broken characters"
+    if not pipeline.is_url(url):
+        return "a source must be an http:// or https:// URL"
+    return None
 
 
-def _host(url: str | None) -> str | None:
-    return urlsplit(url).hostname if url else None
+def _check_room(connection: Any, reader_id: int, url: str, cap: int) -> None:
+    """Refuse a new source to a reader whose list is full (one already on it is fine)."""
+    if subscription_store.count(connection, reader_id) < cap:
+        return
+    try:
+        source: Source | None = source_store.by_url(connection, url)
+    except NotFound:
+        source = None
+    if source is None or not subscription_store.subscribed(connection, reader_id, [source.id]):
+        raise InputError(
+            url, f"a reader may follow at most {cap:,} sources: remove one to add another"
+        )
+
+
+def _subscribe_batch(
+    connection: Any,
+    reader_id: int,
+    batch: list[tuple[str, str | None, str | None]],
+    cap: int | None,
+    report: OpmlImport,
+) -> int:
+    """Put one batch of an import on a reader's list, within the cap; how many of it were
+    left out. Sources already on the list are listed as known and take no room."""
+    now = _now()
+    subscription_store.hold_list(connection, reader_id)
+    urls = [url for url, _, _ in batch]
+    known = {s.url: s for s in source_store.by_urls(connection, urls)}
+    already = subscription_store.subscribed(connection, reader_id, [s.id for s in known.values()])
+    room = (cap or 0) - subscription_store.count(connection, reader_id)
+    taken = []
+    left_out = 0
+    for outline in batch:
+        source = known.get(outline[0])
+        if source is not None and source.id in already:
+            continue
+        if room <= 0:
+            left_out += 1
+            continue
+        taken.append(outline)
+        room -= 1
+    added = source_store.add_many(connection, taken, now=now)
+    new_to_reader = subscription_store.add_many(
+        connection, reader_id, [s.id for s, _ in added], now=now
+    )
+    # sources other readers brought in have articles: their outlets are followed now (the
+    # poller does it for the others, when it first stores their articles)
+    subscription_store.follow_outlets(
+        connection, reader_id, sorted(subscription_store.with_articles(connection, new_to_reader)),
+        now=now,
+    )  # fmt: skip
+    listed = {s.url: (s, s.id in new_to_reader) for s, _ in added}
+    listed |= {u: (known[u], False) for u in urls if u in known and known[u].id in already}
+    report.sources += [listed[u] for u in urls if u in listed]
+    return left_out
+
+
+def _outline(o: opml.Outline) -> tuple[str, str | None, str | None]:
+    """An OPML outline as a source row: a title within bounds, a site URL only if usable."""
+    title = o.title[:MAX_TITLE_CHARS] if o.title else None
+    site = o.site_url if o.site_url and _source_url_problem(o.site_url) is None else None
+    return o.url, title, site
+
+
+def _first_poll_values(fetched: Fetched, parsed: Parsed, now: datetime) -> dict[str, Any]:
+    """A subscription's fetch counted as the source's first poll (unless a poller got there
+    first): its health reads "ok" at once and the poller's schedule starts."""
+    from tidings.poll import schedule
+
+    rate = schedule.publishing_rate((a.published for a in parsed.articles), now)
+    interval = schedule.adapted_interval(rate)
+    return schedule.success_values(now, fetched.status, interval) | {
+        "items_per_day": rate, "etag": fetched.etag, "last_modified": fetched.last_modified,
+    }  # fmt: skip
+
+
+def _described(exc: BaseException) -> str:
+    """An unexpected error in a few words for a message: its type and, kept short, what it
+    says (a database error's own reason, not the statement and its parameters)."""
+    reason = getattr(exc, "orig", None) or exc
+    return f"{type(exc).__name__}: {reason}"[:300]

@@ -161,7 +161,7 @@ def check_address(host: str, address: str, allow: AllowList) -> None:
 def allowed_addresses(host: str, addresses: list[str], allow: AllowList) -> list[str]:
     """The ones of ``addresses`` (what ``host`` resolved to) that may be connected to, in order.
 
-    Raises :class:`AddressRefused`, naming the host, the address and why, when none may.
+    Raises :class:`AddressRefused`, naming the host (not the addresses), when none may.
     """
     if allow.allows_host(host):
         return list(addresses)
@@ -204,11 +204,27 @@ def _ip(address: str) -> IPAddress:
 
 
 def _refusal(host: str, ip: IPAddress, reason: str) -> str:
-    where = str(ip) if host.strip("[]") == str(ip) else f"{host} ({ip})"
+    """Why a connection was refused. For a host name, neither the address it resolved to nor
+    what kind of address it is: a refusal must not map a private network for whoever typed
+    the name (or made a server redirect to it). An address typed as such is repeated, with
+    its kind and the allow-list entry that would let it through."""
+    if not _is_literal(host, ip):
+        return (
+            f"refused to connect to {host}: not a public address; "
+            f"set {config.FETCH_ALLOW_ENV} to allow it"
+        )
     return (
-        f"refused to connect to {where}: it is {reason}; "
+        f"refused to connect to {ip}: not a public address (it is {reason}); "
         f"set {config.FETCH_ALLOW_ENV} to allow it (e.g. {ip}/{ip.max_prefixlen})"
     )
+
+
+def _is_literal(host: str, ip: IPAddress) -> bool:
+    """Whether ``host`` is ``ip`` written as an address (``[::ffff:10.0.0.1]`` included)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0]) == ip
+    except ValueError:
+        return False
 
 
 def _normal_host(host: str) -> str:

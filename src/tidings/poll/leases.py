@@ -13,12 +13,13 @@ outlived its lease, whose source another worker has taken, writes nothing).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, not_, or_, select, update
 
 from tidings.store.schema import sources
 
@@ -66,6 +67,20 @@ def _not_polled_since(round_start: datetime | None) -> Any:
     return or_(sources.c.last_polled_at.is_(None), sources.c.last_polled_at < round_start)
 
 
+def _on_host(host: str) -> Any:
+    """Whether a source's URL is on ``host`` (as :attr:`Claim.host` gives it)."""
+    name = f"[{host}]" if ":" in host else host
+    name = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    url = func.lower(sources.c.url)
+    return or_(
+        *(
+            url.like(f"{scheme}://{name}{tail}", escape="\\")
+            for scheme in ("http", "https")
+            for tail in ("", "/%", ":%", "?%", "#%")
+        )
+    )
+
+
 def claim(
     connection: Connection,
     owner: str,
@@ -75,15 +90,19 @@ def claim(
     lease_seconds: float,
     everything: bool = False,
     round_start: datetime | None = None,
+    skip_hosts: Collection[str] = (),
 ) -> list[Claim]:
     """Lease up to ``limit`` sources that are due (every source with ``everything``), the
-    longest overdue first, skipping those another worker holds and, given ``round_start``,
-    those polled since then (so that a round polls each source at most once)."""
+    longest overdue first, skipping those another worker holds, those on ``skip_hosts``
+    (hosts this worker is busy with) and, given ``round_start``, those polled since then
+    (so that a round polls each source at most once)."""
     if limit <= 0:
         return []
     conditions = [_free(now), _not_polled_since(round_start)]
     if not everything:
         conditions.append(_due(now))
+    if skip_hosts:
+        conditions.append(not_(or_(*(_on_host(h) for h in sorted(skip_hosts)))))
     chosen = (
         select(sources.c.id)
         .where(and_(*conditions))

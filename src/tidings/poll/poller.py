@@ -1,7 +1,7 @@
 """The polling loop: claim due sources, fetch them conditionally, ingest what changed,
 schedule the next poll, give the lease back.
 
-Fetches run in a small thread pool (8 threads by default) with at most ``per_host`` (2)
+Fetches run in up to ``threads`` (8) daemon threads at once, with at most ``per_host`` (2)
 at a time to any one host. That limit holds within one worker: several workers each keep
 to it, so a host may see ``per_host`` fetches from each.
 """
@@ -15,18 +15,17 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
+
+from sqlalchemy import Engine
 
 from tidings.errors import FetchError
 from tidings.ingest.fetch import HTTPStatusError, fetch_conditional
-from tidings.poll import leases, schedule
+from tidings.poll import leases, polled, schedule
 from tidings.poll.leases import Claim
-
-if TYPE_CHECKING:
-    from tidings.library import Tidings
 
 Status = Literal["fetched", "not_modified", "error"]
 LEASE_SECONDS = 300.0  # longer than a fetch may take (60 s) plus storing what it brought
@@ -128,18 +127,20 @@ class Poller:
 
     ``run_once()`` polls what is due now and returns; ``run_forever(stop)`` keeps doing so
     until ``stop`` is set (what ``tidings poll`` and a background thread of the web app
-    run). After a round that stored new or changed articles it runs
-    :meth:`Tidings.understand` unless ``understand`` is False.
+    run); setting ``wake`` ends its wait between rounds early (sources were just added).
+    After a round that stored new or changed articles it calls ``on_new_articles`` (the
+    library passes its ``understand``), which answers how many articles it handled.
     """
 
     def __init__(
         self,
-        tidings: Tidings,
+        engine: Engine,
         *,
+        on_new_articles: Callable[[], int] | None = None,
+        wake: threading.Event | None = None,
         threads: int = THREADS,
         per_host: int = PER_HOST,
         lease_seconds: float = LEASE_SECONDS,
-        understand: bool = True,
         timeout: float = 20.0,
         deadline: float = 60.0,
         jitter: float = 0.05,
@@ -148,11 +149,12 @@ class Poller:
     ) -> None:
         if threads < 1 or per_host < 1:
             raise ValueError("threads and per_host must be at least 1")
-        self.tidings = tidings
+        self.engine = engine
+        self.on_new_articles = on_new_articles
+        self.wake = wake
         self.threads = threads
         self.per_host = per_host
         self.lease_seconds = lease_seconds
-        self.understand = understand
         self.timeout = timeout
         self.deadline = min(deadline, lease_seconds / 2)
         self.jitter = jitter
@@ -162,7 +164,7 @@ class Poller:
     # -- the loops ----------------------------------------------------------------------
 
     def due_count(self, *, everything: bool = False) -> int:
-        with self.tidings.engine.connect() as connection:
+        with self.engine.connect() as connection:
             return leases.due_count(connection, now=self.clock(), everything=everything)
 
     def run_once(
@@ -182,36 +184,46 @@ class Poller:
         inflight: dict[Future[SourceOutcome], Claim] = {}
         per_host: Counter[str] = Counter()
         exhausted = False
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="tidings-poll") as pool:
-            try:
-                while True:
-                    if stop is not None and stop.is_set() and not exhausted:
-                        exhausted = True
-                        self._release([c.id for c in pending])
-                        pending.clear()
-                    if not exhausted and len(pending) + len(inflight) <= self.threads:
-                        claimed = self._claim(
-                            capacity - len(pending) - len(inflight), everything, round_start
-                        )
-                        exhausted = not claimed
-                        pending.extend(claimed)
-                    self._dispatch(pool, pending, inflight, per_host)
-                    if not inflight:
-                        if exhausted and not pending:
-                            break
-                        continue
-                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        claim = inflight.pop(future)
-                        per_host[claim.host] -= 1
-                        outcome = future.result()
-                        report.outcomes.append(outcome)
-                        if progress is not None:
-                            progress(outcome)
-            finally:  # an error or an interrupt: give back what was claimed, not polled
-                self._release([c.id for c in pending])
-        if self.understand and (report.added or report.updated):
-            report.understood = self.tidings.understand().articles
+        try:
+            while True:
+                stopping = stop is not None and stop.is_set()
+                if stopping and not exhausted:
+                    exhausted = True
+                    self._release([c.id for c in pending])
+                    pending.clear()
+                if not exhausted and len(pending) + len(inflight) <= self.threads:
+                    crowded = self._crowded(pending, per_host)
+                    claimed = self._claim(
+                        capacity - len(pending) - len(inflight),
+                        everything,
+                        round_start,
+                        skip_hosts=crowded,
+                    )
+                    # nothing left but sources of busy hosts: claim again once one is done
+                    exhausted = not claimed and not crowded
+                    pending.extend(claimed)
+                    if self._thin(pending, per_host):
+                        continue  # claim again at once, past the crowded hosts
+                self._dispatch(pending, inflight, per_host)
+                if not inflight:
+                    if exhausted and not pending:
+                        break
+                    continue
+                if stopping:
+                    break  # fetches under way finish (or the process exits) on their own
+                done, _ = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    claim = inflight.pop(future)
+                    per_host[claim.host] -= 1
+                    outcome = future.result()
+                    report.outcomes.append(outcome)
+                    if progress is not None:
+                        progress(outcome)
+        finally:  # an error or an interrupt: give back what was claimed, not polled
+            self._release([c.id for c in pending])
+        stopped = stop is not None and stop.is_set()
+        if self.on_new_articles is not None and (report.added or report.updated) and not stopped:
+            report.understood = self.on_new_articles()  # not on shutdown: it may take minutes
         report.seconds = time.monotonic() - started
         return report
 
@@ -225,8 +237,9 @@ class Poller:
     ) -> None:
         """Poll what falls due, round after round, until ``stop`` is set. Between rounds it
         sleeps until the next source is due (at most ``idle`` seconds, so that sources
-        added meanwhile are picked up). A round that fails (the database is away) is
-        reported to ``on_error`` and retried after ``idle`` seconds."""
+        added meanwhile by other processes are picked up), or until ``wake`` is set. A
+        round that fails (the database is away) is reported to ``on_error`` and retried
+        after ``idle`` seconds."""
         while not stop.is_set():
             try:
                 report = self.run_once(stop=stop)
@@ -238,8 +251,21 @@ class Poller:
                     raise
                 on_error(exc)
                 wait_for = idle
-            stop.wait(wait_for)
+            self._sleep(stop, wait_for)
         self.release()
+
+    def _sleep(self, stop: threading.Event, seconds: float) -> None:
+        """Wait ``seconds``, or less if ``stop`` or ``wake`` is set meanwhile."""
+        if self.wake is None:
+            stop.wait(seconds)
+            return
+        until = time.monotonic() + seconds
+        while not stop.is_set() and not self.wake.is_set():
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            self.wake.wait(min(left, 0.5))  # stop is checked at least twice a second
+        self.wake.clear()
 
     def release(self) -> None:
         """Give back every lease this poller holds (on shutdown; a killed worker's leases
@@ -248,7 +274,7 @@ class Poller:
 
     def _until_next_due(self, idle: float) -> float:
         now = self.clock()
-        with self.tidings.engine.connect() as connection:
+        with self.engine.connect() as connection:
             due = leases.next_due(connection, now=now)
         if due is None:
             return idle
@@ -256,8 +282,15 @@ class Poller:
 
     # -- claiming -------------------------------------------------------------------------
 
-    def _claim(self, limit: int, everything: bool, round_start: datetime) -> list[Claim]:
-        with self.tidings.engine.begin() as connection:
+    def _claim(
+        self,
+        limit: int,
+        everything: bool,
+        round_start: datetime,
+        *,
+        skip_hosts: frozenset[str] = frozenset(),
+    ) -> list[Claim]:
+        with self.engine.begin() as connection:
             return leases.claim(
                 connection,
                 self.owner,
@@ -266,17 +299,48 @@ class Poller:
                 lease_seconds=self.lease_seconds,
                 everything=everything,
                 round_start=round_start,
+                skip_hosts=skip_hosts,
             )
+
+    def _held(self, pending: deque[Claim], per_host: Counter[str]) -> Counter[str]:
+        """Claims this round holds per host: waiting or being fetched."""
+        return Counter(c.host for c in pending) + per_host
+
+    def _crowded(self, pending: deque[Claim], per_host: Counter[str]) -> frozenset[str]:
+        """Hosts this round holds claims enough for to keep their per-host slots busy:
+        claiming more of them would only make them wait, while other hosts' sources could
+        be fetched."""
+        held = self._held(pending, per_host)
+        return frozenset(h for h, n in held.items() if n >= self.per_host)
+
+    def _thin(self, pending: deque[Claim], per_host: Counter[str]) -> int:
+        """Give back claims beyond twice the per-host limit for one host (still due, for a
+        later claim): one reader's thousand feeds on one slow host must not fill every
+        slot of the round while everyone else's sources wait behind them. Returns how many
+        were given back."""
+        held = Counter(+per_host)
+        kept: deque[Claim] = deque()
+        extra: list[int] = []
+        for claim in pending:
+            if held[claim.host] >= self.per_host * 2:
+                extra.append(claim.id)
+                continue
+            held[claim.host] += 1
+            kept.append(claim)
+        if extra:
+            self._release(extra)
+            pending.clear()
+            pending.extend(kept)
+        return len(extra)
 
     def _release(self, ids: list[int] | None) -> None:
         if ids is not None and not ids:
             return
-        with self.tidings.engine.begin() as connection:
+        with self.engine.begin() as connection:
             leases.release(connection, self.owner, ids)
 
     def _dispatch(
         self,
-        pool: ThreadPoolExecutor,
         pending: deque[Claim],
         inflight: dict[Future[SourceOutcome], Claim],
         per_host: Counter[str],
@@ -293,14 +357,14 @@ class Poller:
             if claim is None:
                 continue
             per_host[claim.host] += 1
-            inflight[pool.submit(self._poll, claim)] = claim
+            inflight[self._start(claim)] = claim
         pending.extendleft(reversed(waiting))
 
     def _fresh(self, claim: Claim) -> Claim | None:
         now = self.clock()
         if (now - claim.claimed_at).total_seconds() < self.lease_seconds / 2:
             return claim
-        with self.tidings.engine.begin() as connection:
+        with self.engine.begin() as connection:
             kept = leases.renew(
                 connection, self.owner, [claim.id], now=now, lease_seconds=self.lease_seconds
             )
@@ -309,6 +373,23 @@ class Poller:
         return replace(claim, claimed_at=now)
 
     # -- one source ---------------------------------------------------------------------
+
+    def _start(self, claim: Claim) -> Future[SourceOutcome]:
+        """Poll one source in a daemon thread. A fetch held by a slow host (up to its
+        deadline) must not keep the process from exiting on shutdown, as a pool's threads,
+        joined at exit, would; a poll cut short that way leaves a lease that expires."""
+        future: Future[SourceOutcome] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(self._poll(claim))
+            except BaseException as exc:  # handed to the round, which re-raises it
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name=f"tidings-poll-{claim.id}", daemon=True).start()
+        return future
 
     def _poll(self, claim: Claim) -> SourceOutcome:
         started = time.monotonic()
@@ -319,7 +400,7 @@ class Poller:
             values = self._error_values(claim, outcome.error or "", None, None)
         outcome.next_poll = values.get("next_poll_at")
         try:
-            with self.tidings.engine.begin() as connection:
+            with self.engine.begin() as connection:
                 outcome.recorded = leases.finish(connection, self.owner, claim.id, values)
         except Exception as exc:  # the database went away: the lease will expire
             outcome.recorded = False
@@ -354,8 +435,8 @@ class Poller:
         assert fetched.document is not None
         # linked pages for full text: within a quarter of the lease, after the feed's half
         budget = min(self.deadline, self.lease_seconds / 4)
-        result, published = self.tidings._ingest_polled(
-            fetched.document, claim.url, full_text=claim.full_text, budget=budget
+        result, published = polled.ingest(
+            self.engine, fetched.document, claim.url, full_text=claim.full_text, budget=budget
         )
         if result.status == "error":
             error = result.error or "could not be read"

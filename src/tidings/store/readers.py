@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from tidings.errors import InputError, NotFound
+from tidings.errors import Conflict, InputError, NotFound
+from tidings.safety import clean_text
 from tidings.store.schema import readers
 
 MAX_NAME = 200
@@ -29,17 +31,25 @@ def _to_reader(row: Any) -> Reader:
 
 
 def add(connection: Connection, name: str, *, now: datetime) -> Reader:
-    """A new reader; raises :class:`InputError` for a blank, too long or taken name."""
+    """A new reader; raises :class:`InputError` naming ``name`` for a blank or too long name,
+    or one holding control characters (which XML cannot carry and PostgreSQL refuses, NUL),
+    and :class:`Conflict` for a taken one."""
     name = name.strip()
     if not name:
-        raise InputError(repr(name), "a reader needs a name")
+        raise InputError("name", "a reader needs a name")
     if len(name) > MAX_NAME:
-        raise InputError(name[:40] + "…", f"a reader's name may be at most {MAX_NAME} characters")
+        raise InputError("name", f"a reader's name may be at most {MAX_NAME} characters")
+    if clean_text(name) != name:
+        raise InputError("name", "a reader's name may not hold control characters")
+    taken = Conflict("name", f"a reader named {name!r} already exists")
     if connection.execute(select(readers.c.id).where(readers.c.name == name)).first():
-        raise InputError(name, "a reader with this name already exists")
-    new_id = connection.execute(
-        insert(readers).values(name=name, created_at=now).returning(readers.c.id)
-    ).scalar_one()
+        raise taken
+    try:  # a concurrent sign-up may have taken it since (the caller's transaction rolls back)
+        new_id = connection.execute(
+            insert(readers).values(name=name, created_at=now).returning(readers.c.id)
+        ).scalar_one()
+    except IntegrityError as exc:
+        raise taken from exc
     return Reader(new_id, name, now)
 
 

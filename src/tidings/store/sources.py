@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tidings.errors import NotFound
 from tidings.ingest.fulltext import DEFAULT_MODE, MODES, Mode, check_mode
+from tidings.safety import MAX_INT64
 from tidings.store.schema import sources
 
 
@@ -138,6 +140,47 @@ def add(
     return by_url(connection, url), new_id is not None
 
 
+def add_many(
+    connection: Connection,
+    outlines: Sequence[tuple[str, str | None, str | None]],
+    *,
+    now: datetime,
+    kind: str = "feed",
+) -> list[tuple[Source, bool]]:
+    """Add (url, title, site_url) sources in a few statements, in order; each with whether
+    it is new. A new source has never been polled, so it is due at once. Known URLs keep
+    what they have (a missing title is filled in)."""
+    if not outlines:
+        return []
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    rows = [
+        {"url": u, "title": t, "site_url": s, "kind": kind, "added_at": now} for u, t, s in outlines
+    ]
+    new_ids = {
+        r.id
+        for r in connection.execute(
+            dialect.insert(sources)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["url"])
+            .returning(sources.c.id)
+        )
+    }
+    urls = [u for u, _, _ in outlines]
+    found = {
+        r.url: _to_source(r)
+        for r in connection.execute(select(sources).where(sources.c.url.in_(urls)))
+    }
+    for url, title, site_url in outlines:
+        known = found[url]
+        if known.id not in new_ids and known.title is None and (title or site_url):
+            connection.execute(
+                update(sources)
+                .where(sources.c.id == known.id, sources.c.title.is_(None))
+                .values(title=title, site_url=site_url)
+            )
+    return [(found[u], found[u].id in new_ids) for u in urls]
+
+
 def by_url(connection: Connection, url: str) -> Source:
     row = connection.execute(select(sources).where(sources.c.url == url)).one_or_none()
     if row is None:
@@ -145,9 +188,18 @@ def by_url(connection: Connection, url: str) -> Source:
     return _to_source(row)
 
 
+def by_urls(connection: Connection, urls: Sequence[str]) -> list[Source]:
+    """The sources with these URLs (those that are sources), in no particular order."""
+    if not urls:
+        return []
+    rows = connection.execute(select(sources).where(sources.c.url.in_(list(urls))))
+    return [_to_source(r) for r in rows]
+
+
 def find(connection: Connection, id_or_url: str) -> Source:
     """A source by numeric id or by URL."""
-    if id_or_url.isdigit():
+    # ASCII digits only ("²".isdigit() is true), and within what the id column can hold
+    if id_or_url.isascii() and id_or_url.isdigit() and int(id_or_url) <= MAX_INT64:
         row = connection.execute(
             select(sources).where(sources.c.id == int(id_or_url))
         ).one_or_none()

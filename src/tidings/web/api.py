@@ -19,14 +19,14 @@ from pydantic import BaseModel, Field
 
 from tidings.errors import InputError
 from tidings.library import Tidings
+from tidings.safety import MAX_INT64
 from tidings.store.accounts import Session
 from tidings.web import atom
-from tidings.web.auth import SESSION_COOKIE, Caller, caller
+from tidings.web.auth import SESSION_COOKIE, Caller, caller, set_session_cookie
+from tidings.web.params import Cursor, Limit, MinArticles, Offset, PathId
+from tidings.web.throttle import client_address, guard
 
 router = APIRouter(prefix="/api/v1")
-
-Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
 
 
 def _tidings(request: Request) -> Tidings:
@@ -43,7 +43,7 @@ def articles(
 
 
 @router.get("/articles/{article_id}", summary="One article, as `tidings articles show --json`")
-def article(request: Request, article_id: int) -> dict[str, Any]:
+def article(request: Request, article_id: PathId) -> dict[str, Any]:
     return _tidings(request).article(article_id).to_dict()
 
 
@@ -52,7 +52,7 @@ def stories(
     request: Request,
     limit: Limit = 20,
     offset: Offset = 0,
-    min_articles: Annotated[int, Query(ge=1)] = 1,
+    min_articles: MinArticles = 1,
 ) -> dict[str, Any]:
     store = _tidings(request)
     items = store.stories(limit=limit, offset=offset, min_articles=min_articles)
@@ -63,7 +63,7 @@ def stories(
 
 
 @router.get("/stories/{story_id}", summary="One story with every outlet's article")
-def story(request: Request, story_id: int) -> dict[str, Any]:
+def story(request: Request, story_id: PathId) -> dict[str, Any]:
     return _tidings(request).story(story_id).to_dict()
 
 
@@ -81,27 +81,45 @@ class Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=1000)
 
 
-def _signed_in(session: Session, status: int) -> JSONResponse:
+def _signed_in(request: Request, session: Session, status: int) -> JSONResponse:
     body = {"reader": session.reader.to_dict(), "token": session.token, "csrf": session.csrf}
     response = JSONResponse(body, status_code=status)
-    response.set_cookie(
-        SESSION_COOKIE, session.token, httponly=True, samesite="lax", max_age=30 * 86400
-    )
+    set_session_cookie(request, response, session.token)
     return response
 
 
-@router.post("/accounts", status_code=201, summary="Sign up: a new reader, signed in")
-def sign_up(request: Request, body: Credentials) -> JSONResponse:
-    return _signed_in(_tidings(request).sign_up(body.name, body.password), 201)
+@router.post(
+    "/accounts",
+    status_code=201,
+    summary="Sign up: a new reader, signed in",
+    description="A taken name is refused with 409; a short password or a name with control "
+    "characters with 422 naming the field. Passwords are hashed a few at a time: under a "
+    "flood, 503 with Retry-After.",
+)
+async def sign_up(request: Request, body: Credentials) -> JSONResponse:
+    async with guard(request).slot():  # hashing takes 64 MB for a moment
+        session = await run_in_threadpool(_tidings(request).sign_up, body.name, body.password)
+    return _signed_in(request, session, 201)
 
 
-@router.post("/sessions", summary="Sign in")
-def sign_in(request: Request, body: Credentials) -> JSONResponse:
+@router.post(
+    "/sessions",
+    summary="Sign in",
+    description="A wrong name or password is 401. After a few failures for one account or "
+    "from one address, attempts are refused for a while (429 with Retry-After, doubling each "
+    "time); under a flood of sign-ins, 503 with Retry-After.",
+)
+async def sign_in(request: Request, body: Credentials) -> JSONResponse:
+    store = _tidings(request)
     try:
-        session = _tidings(request).sign_in(body.name, body.password)
+        session = await guard(request).attempt(
+            account=body.name,
+            address=client_address(request),
+            check=lambda: store.sign_in(body.name, body.password),
+        )
     except InputError as exc:
         raise HTTPException(401, exc.problem) from exc
-    return _signed_in(session, 200)
+    return _signed_in(request, session, 200)
 
 
 @router.delete("/sessions", status_code=204, summary="Sign out")
@@ -125,7 +143,7 @@ def feed(
     who: Who,
     reader: ForReader = None,
     limit: Limit = 30,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     store = _tidings(request)
     return store.feed(who.reader(store, reader).id, limit=limit, cursor=cursor).to_dict()
@@ -168,11 +186,18 @@ def unmute(request: Request, topic: str, who: Who, reader: ForReader = None) -> 
     return {"unmuted": _choose(request, who, reader, "unmute", topic)}
 
 
+MAX_DWELL = 7 * 86400  # a week on one article is already more than anyone spends
+
+
 class EventIn(BaseModel):
-    kind: str = Field(description="open, dwell, share, save, unsave, hide, unhide, fewer_like")
-    article_id: int | None = None
-    story_id: int | None = None
-    value: float | None = Field(default=None, description="Seconds, for dwell.")
+    kind: str = Field(
+        max_length=40, description="open, dwell, share, save, unsave, hide, unhide, fewer_like"
+    )
+    article_id: int | None = Field(default=None, ge=1, le=MAX_INT64)
+    story_id: int | None = Field(default=None, ge=1, le=MAX_INT64)
+    value: float | None = Field(
+        default=None, ge=0, le=MAX_DWELL, allow_inf_nan=False, description="Seconds, for dwell."
+    )
 
 
 @router.post("/events", status_code=201, summary="Record what the reader did")
@@ -232,7 +257,7 @@ def add_source(
 
 @router.delete("/sources/{source_id}", summary="Take a source off the reader's list")
 def remove_source(
-    request: Request, source_id: int, who: Who, reader: ForReader = None
+    request: Request, source_id: PathId, who: Who, reader: ForReader = None
 ) -> dict[str, Any]:
     store = _tidings(request)
     return {"removed": store.unsubscribe(who.reader(store, reader).id, str(source_id)).to_dict()}
@@ -259,9 +284,12 @@ async def import_opml(
     whom = (await run_in_threadpool(who.reader, store, reader)).id  # may read the store
     data = await request.body()
     added = await run_in_threadpool(store.import_opml, data, name="the OPML body", reader=whom)
-    tasks.add_task(store.fetch_subscriptions, whom)  # in order, after the reply
-    tasks.add_task(store.understand)
-    return {"items": [{"source": s.to_dict(), "new": new} for s, new in added]}
+    # nothing fetched here: the new sources are due, and the poller fetches them
+    return {
+        "items": [{"source": s.to_dict(), "new": new} for s, new in added],
+        "left_out": added.left_out,
+        "warnings": added.warnings,
+    }
 
 
 # -- a newsroom's readers ---------------------------------------------------------------------
@@ -296,14 +324,20 @@ def add_reader(request: Request, body: ReaderIn, who: Who) -> dict[str, Any]:
 def feed_link(request: Request, who: Who, reader: ForReader = None) -> dict[str, str]:
     store = _tidings(request)
     token = store.feed_token(who.reader(store, reader).id)
-    return {"url": str(request.url_for("atom_feed", token=token))}
+    return {"url": feed_url(request, token)}
 
 
 @router.post("/feed-link", summary="Revoke the private feed URL and make a new one")
 def rotate_feed_link(request: Request, who: Who, reader: ForReader = None) -> dict[str, str]:
     store = _tidings(request)
     token = store.feed_token(who.reader(store, reader).id, rotate=True)
-    return {"url": str(request.url_for("atom_feed", token=token))}
+    return {"url": feed_url(request, token)}
+
+
+def feed_url(request: Request, token: str) -> str:
+    """The private feed's URL on the configured base URL, never on the Host header (which
+    any client sets, so a link shown or mailed could point to someone else's server)."""
+    return request.app.state.base_url + request.app.url_path_for("atom_feed", token=token)
 
 
 feeds = APIRouter()
@@ -315,6 +349,6 @@ def atom_feed(request: Request, token: str) -> Response:
     reader = store.reader_by_feed_token(token)
     page = store.feed(reader.id, limit=50)
     document = atom.render(
-        page, title=f"tidings — the feed for {reader.name}", self_url=str(request.url)
+        page, title=f"tidings — the feed for {reader.name}", self_url=feed_url(request, token)
     )
     return Response(document, media_type="application/atom+xml")

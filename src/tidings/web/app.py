@@ -4,33 +4,54 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from tidings import config
 from tidings.library import Tidings
-from tidings.web import api, errors, limits, pages
+from tidings.web import api, errors, headers, limits, pages, throttle
 
 
-def create_app(tidings: Tidings, *, serving: bool = False, owned: bool = False) -> FastAPI:
-    """An app serving ``tidings``; the OpenAPI schema is at ``/openapi.json``.
+def create_app(
+    tidings: Tidings,
+    *,
+    serving: bool = False,
+    owned: bool = False,
+    base_url: str | None = None,
+) -> FastAPI:
+    """An app serving ``tidings``; the OpenAPI schema is at ``/openapi.json``, its docs at
+    ``/docs`` and ``/redoc``.
 
-    ``serving`` (``tidings serve``): before the first request, numeric libraries are held
-    to one thread and the feed's story pool and scorer are loaded, so no reader waits for
-    them; on shutdown, how feeds were made is printed. ``owned``: close the store on
-    shutdown (a worker process that opened it itself).
+    ``serving`` (``tidings serve``): numeric libraries are held to one thread, and the
+    feed's story pool and scorer load in a background thread, so connections are accepted
+    at once (``/healthz``) and the first readers are served as soon as they come, if more
+    slowly; ``/readyz`` answers 503 until that is done. On shutdown, how feeds were made is
+    printed. ``owned``: close the store on shutdown (a worker process that opened it
+    itself). ``base_url``: the public address links are built on (default
+    :func:`tidings.config.base_url`).
     """
+    ready = threading.Event()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if serving:
             _one_thread_each()
-            tidings.feeds.warm()  # blocking, on purpose: nothing is served until it is done
+            threading.Thread(
+                target=_warm, args=(tidings, ready), name="tidings-warm", daemon=True
+            ).start()
+        else:
+            ready.set()
         try:
             yield
         finally:
+            if serving:  # background work (polling, fetching new sources) stops between steps
+                tidings.shutdown()
             if serving and tidings.feeds.stats:
                 made = ", ".join(f"{n} {how}" for how, n in sorted(tidings.feeds.stats.items()))
                 print(f"tidings feeds (process {os.getpid()}): {made}", file=sys.stderr)
@@ -42,15 +63,51 @@ def create_app(tidings: Tidings, *, serving: bool = False, owned: bool = False) 
         summary="A personalised news feed of stories that matter to you.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # served from packaged assets, not a CDN: headers.install_docs
+        redoc_url=None,
     )
     app.state.tidings = tidings
+    app.state.base_url = config.base_url(base_url)
+    app.state.secure_cookies = app.state.base_url.startswith("https://")
+    app.state.password_guard = throttle.PasswordGuard()
+    app.state.ready = ready
     errors.install(app)
+    # The last added runs first: the size limit before anything reads a body.
+    app.add_middleware(limits.NulGuard)
     app.add_middleware(limits.BodyLimit)
+    app.add_middleware(headers.SecurityHeaders, https=app.state.secure_cookies)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """Alive: the process accepts and answers requests (from the first moment)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """Ready: the feed's pool and scorer are loaded, so feeds are served at full speed."""
+        if ready.is_set():
+            return JSONResponse({"status": "ready"})
+        body = errors.error_body(503, "warming up: the story pool and scorer are loading")
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+
     app.include_router(api.router)
     app.include_router(api.feeds)
     app.include_router(pages.router)
+    headers.install_docs(app)
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
     return app
+
+
+def _warm(tidings: Tidings, ready: threading.Event) -> None:
+    """Load the feed's pool and scorer; requests meanwhile build what they need themselves
+    (the feed builder serialises that), so none is refused. A failure is printed, not
+    fatal: each request then tries again."""
+    try:
+        tidings.feeds.warm()
+    except Exception:  # the server keeps serving; the cause is printed
+        traceback.print_exc()
+    finally:
+        ready.set()
 
 
 def factory() -> FastAPI:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 
 from tidings.library import Tidings
 from tidings.store.accounts import Session
@@ -16,6 +16,33 @@ from tidings.store.readers import Reader
 SESSION_COOKIE = "tidings_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_SECONDS = 30 * 86400
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """A constant-time comparison that any text may reach (``secrets.compare_digest``
+    raises on non-ASCII ``str``, which a forged form field or header may well be)."""
+    return secrets.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, *, max_age: int | None
+) -> None:
+    """An HttpOnly, SameSite=Lax cookie, ``Secure`` when the server's base URL is https."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.secure_cookies,
+    )
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=SESSION_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +83,7 @@ def caller(request: Request) -> Caller:
         found = store.session(cookie)
         if found is None:
             raise HTTPException(401, "the session has expired: sign in again")
-        if request.method not in SAFE_METHODS and not secrets.compare_digest(
+        if request.method not in SAFE_METHODS and not same_secret(
             request.headers.get(CSRF_HEADER, ""), found.csrf
         ):
             raise HTTPException(403, f"missing or wrong CSRF token ({CSRF_HEADER})")

@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from tidings.errors import InputError, NotFound, TidingsError
+from tidings.errors import Conflict, InputError, NotFound, TidingsError
 
 _CODES = {
     400: "bad_request",
@@ -22,7 +23,11 @@ _CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     422: "invalid_input",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
 }
 
 
@@ -48,6 +53,10 @@ def install(app: FastAPI) -> None:
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return _respond(404, str(exc))
 
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return _respond(409, str(exc), [{"field": exc.input, "problem": exc.problem}])
+
     @app.exception_handler(InputError)
     async def bad_input(_: Request, exc: InputError) -> JSONResponse:
         return _respond(422, str(exc), [{"field": exc.input, "problem": exc.problem}])
@@ -68,5 +77,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http(_: Request, exc: HTTPException) -> JSONResponse:
         response = _respond(exc.status_code, str(exc.detail))
-        response.headers.update(exc.headers or {})  # a redirect's Location, say
+        response.headers.update(exc.headers or {})  # a redirect's Location, a Retry-After
         return response
+
+    @app.exception_handler(OperationalError)
+    async def busy(_: Request, exc: OperationalError) -> JSONResponse:
+        """The database stayed locked (SQLite's one writer, past its busy timeout) or a
+        lock wait or deadlock was cut short: nothing was written, so trying again is safe.
+        Any other operational error (the database gone) is a 503 too: the server is not
+        at fault for the request, and retrying later is the client's only move."""
+        response = _respond(503, "the database is busy: try again in a moment")
+        response.headers["Retry-After"] = "2"
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        """Anything unforeseen still answers in the one shape (Starlette re-raises it after
+        this, so the server logs the traceback); the message says nothing of the cause."""
+        return _respond(500, "something went wrong on our side; it has been logged")

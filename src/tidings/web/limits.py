@@ -1,9 +1,15 @@
-"""Request size limits, checked before a body is read (an ASGI middleware, since FastAPI
-reads a body before any dependency runs): a JSON body or form is small, an OPML upload may
-be larger. An oversized body is refused in the one error shape as invalid input naming
-``body``, with nothing read or stored."""
+"""Request limits, checked before a route runs (ASGI middlewares, since FastAPI reads a
+body before any dependency runs): a JSON body or form is small, an OPML upload may be
+larger, and no text may hold a NUL. An oversized body is refused in the one error shape as
+invalid input naming ``body``, with nothing read or stored; a NUL is refused naming its
+field."""
 
 from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -58,3 +64,111 @@ def _refuse(limit: int, length: str) -> JSONResponse:
     problem = f"the request body is too large ({size}; the limit here is {limit:,} bytes)"
     fields = [{"field": "body", "problem": problem}]
     return JSONResponse(error_body(422, f"invalid input: body: {problem}", fields), 422)
+
+
+class NulGuard:
+    """Refuse text no database can store, naming where it was: a NUL (PostgreSQL refuses it
+    in any text column, so it would surface as a 500 there and pass on SQLite) in the path,
+    a query parameter, a url-encoded form field or a JSON string, and a lone surrogate (which
+    cannot be encoded at all) in a JSON string. One class-wide check, so no route can forget
+    it. Bodies are buffered only for forms and JSON, which :class:`BodyLimit` (outside this
+    one) keeps small; a multipart upload streams on untouched, its parser deciding."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        field = _nul_in_target(scope)
+        kind = _body_kind(scope)
+        body = b""
+        if field is None and kind is not None:
+            messages: list[Message] = []
+            more = True
+            while more:
+                message = await receive()
+                messages.append(message)
+                body += message.get("body", b"")
+                more = message["type"] == "http.request" and message.get("more_body", False)
+            field = _bad_in_body(kind, body)
+            replay = iter(messages)
+
+            async def replayed() -> Message:
+                return next(replay, None) or await receive()
+
+            receive = replayed
+        if field is None:
+            await self.app(scope, receive, send)
+            return
+        where, problem = field
+        fields = [{"field": where, "problem": problem}]
+        refusal = JSONResponse(error_body(422, f"invalid input: {where}: {problem}", fields), 422)
+        await refusal(scope, receive, send)
+
+
+_NUL = "the text holds a NUL character (\\x00), which cannot be stored"
+_SURROGATE = "the text holds a lone surrogate (not valid Unicode)"
+
+
+def _nul_in_target(scope: Scope) -> tuple[str, str] | None:
+    if "\x00" in scope["path"]:
+        return "path", _NUL
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" in query or "\x00" in query:
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return f"query.{name.replace(chr(0), '')}", _NUL
+    return None
+
+
+def _body_kind(scope: Scope) -> str | None:
+    if scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        return None
+    content_type = dict(scope["headers"]).get(b"content-type", b"").split(b";")[0].strip()
+    if content_type == b"application/x-www-form-urlencoded":
+        return "form"
+    if content_type == b"application/json" or content_type.endswith(b"+json"):
+        return "json"
+    return None
+
+
+def _bad_in_body(kind: str, body: bytes) -> tuple[str, str] | None:
+    if kind == "form":
+        if b"%00" not in body and b"\x00" not in body:
+            return None
+        for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return f"body.{name.replace(chr(0), '')}", _NUL
+        return None
+    if b"\\u" not in body and b"\x00" not in body:  # the fast path: no escapes at all
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None  # the route's own parsing names the body
+    return _bad_in_json(document, "body")
+
+
+def _bad_in_json(value: Any, where: str) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return where, _NUL
+        if _SURROGATES.search(value):
+            return where, _SURROGATE
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _bad_in_json(key, where) or _bad_in_json(item, f"{where}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _bad_in_json(item, f"{where}.{i}")
+            if found:
+                return found
+    return None
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")

@@ -1,13 +1,21 @@
 """Server-rendered pages (Jinja2): sign-up and sign-in, onboarding, "For you", topic, saved,
 hidden and why, settings (sources, OPML, the private feed link), story and article. Every
 action is a plain form carrying the session's CSRF token; each records the reader's event
-and sends them back, so the next page shows its effect."""
+and sends them back, so the next page shows its effect.
+
+No GET changes anything: an article page records its "open" by a POST from a small static
+script (``static/tidings.js``), so a link from another site marks nothing read. The
+sign-in and sign-up forms, which have no session yet, carry a token that must match a
+cookie of the same value (double submit), so another site cannot sign a visitor in to an
+account of its choosing."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import (
     APIRouter,
@@ -23,15 +31,21 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from tidings.errors import InputError, NotFound, TidingsError
+from tidings.errors import Conflict, InputError, NotFound, TidingsError
 from tidings.library import Tidings
+from tidings.safety import MAX_INT64
 from tidings.store.accounts import Session
-from tidings.web.auth import SESSION_COOKIE
+from tidings.web.api import feed_url
+from tidings.web.auth import SESSION_COOKIE, same_secret, set_cookie, set_session_cookie
+from tidings.web.params import Cursor, FormId, PathId
+from tidings.web.throttle import Busy, Throttled, client_address, guard
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form()]
+FORM_COOKIE = "tidings_form"  # the sign-in and sign-up forms' CSRF token (double submit)
+_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 
 def _tidings(request: Request) -> Tidings:
@@ -55,17 +69,23 @@ SignedIn = Annotated[Session, Depends(_reader_session)]
 
 
 def _render(
-    request: Request, name: str, session: Session | None, status: int = 200, **context: Any
+    request: Request, template: str, session: Session | None, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    context |= {
-        "reader": session.reader if session else None,
-        "csrf": session.csrf if session else "",
-    }
-    return templates.TemplateResponse(request, name, context, status_code=status)
+    """``template`` for ``session``'s reader (or nobody). The template name is not called
+    ``name``: a page's context may hold a ``name`` of its own (the sign-up form's)."""
+    context.setdefault("csrf", session.csrf if session else "")
+    context["reader"] = session.reader if session else None
+    return templates.TemplateResponse(request, template, context, status_code=status)
 
 
 def _back(request: Request, default: str = "/") -> RedirectResponse:
-    return RedirectResponse(request.headers.get("referer") or default, status_code=303)
+    """Back to the page the form was on: the path of the Referer only, so a forged header
+    cannot send the reader to another site."""
+    parts = urlsplit(request.headers.get("referer") or "")
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        path = default
+    return RedirectResponse(path, status_code=303)
 
 
 def _signed_in(request: Request, csrf: str) -> Session:
@@ -73,58 +93,98 @@ def _signed_in(request: Request, csrf: str) -> Session:
     session = _session(request)
     if session is None:
         raise HTTPException(401, "sign in first")
-    if not secrets.compare_digest(csrf, session.csrf):
+    if not same_secret(csrf, session.csrf):
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
     return session
 
 
-def _with_cookie(response: Response, session: Session) -> Response:
-    response.set_cookie(
-        SESSION_COOKIE, session.token, httponly=True, samesite="lax", max_age=30 * 86400
-    )
+def _with_cookie(request: Request, response: Response, session: Session) -> Response:
+    set_session_cookie(request, response, session.token)
     return response
 
 
 @router.get("/", response_class=HTMLResponse)
-def for_you(request: Request, session: SignedIn, cursor: str | None = None) -> Response:
+def for_you(request: Request, session: SignedIn, cursor: Cursor = None) -> Response:
     page = _tidings(request).feed(session.reader.id, limit=20, cursor=cursor)
     return _render(request, "feed.html", session, page=page)
 
 
 @router.get("/signup", response_class=HTMLResponse)
 def signup_page(request: Request) -> Response:
-    return _render(request, "account.html", None, heading="Sign up", action="/signup")
+    return _account_form(request, signing_up=True)
 
 
 @router.post("/signup")
-def signup(request: Request, name: Field, password: Field) -> Response:
-    return _account(request, name, password, signing_up=True)
+async def signup(request: Request, name: Field, password: Field, csrf: Field = "") -> Response:
+    return await _account(request, name, password, csrf, signing_up=True)
 
 
 @router.get("/signin", response_class=HTMLResponse)
 def signin_page(request: Request) -> Response:
-    return _render(request, "account.html", None, heading="Sign in", action="/signin")
+    return _account_form(request, signing_up=False)
 
 
 @router.post("/signin")
-def signin(request: Request, name: Field, password: Field) -> Response:
-    return _account(request, name, password, signing_up=False)
+async def signin(request: Request, name: Field, password: Field, csrf: Field = "") -> Response:
+    return await _account(request, name, password, csrf, signing_up=False)
 
 
-def _account(request: Request, name: str, password: str, *, signing_up: bool) -> Response:
-    """Sign up (then pick topics) or sign in (then the feed); the form again on failure."""
-    store = _tidings(request)
+def _account_form(
+    request: Request, *, signing_up: bool, status: int = 200, **context: Any
+) -> HTMLResponse:
+    """The sign-up or sign-in form with its double-submit token, set as a cookie too."""
     heading, action = ("Sign up", "/signup") if signing_up else ("Sign in", "/signin")
+    token = request.cookies.get(FORM_COOKIE) or ""
+    fresh = not _FORM_TOKEN.fullmatch(token)  # none yet, or not one this server made
+    if fresh:
+        token = secrets.token_urlsafe(32)
+    response = _render(
+        request, "account.html", None, status, heading=heading, action=action, csrf=token,
+        **context,
+    )  # fmt: skip
+    if fresh:
+        set_cookie(request, response, FORM_COOKIE, token, max_age=None)
+    return response
+
+
+async def _account(
+    request: Request, name: str, password: str, csrf: str, *, signing_up: bool
+) -> Response:
+    """Sign up (then pick topics) or sign in (then the feed); the form again, with what went
+    wrong and the right status, on failure: 403 a forged or stale form, 409 a taken name,
+    422 a bad name or password, 401 a wrong one, 429/503 throttled (with Retry-After)."""
+    store = _tidings(request)
+    cookie = request.cookies.get(FORM_COOKIE, "")
+    if not cookie or not same_secret(csrf, cookie):
+        return _account_form(
+            request, signing_up=signing_up, status=403, name=name,
+            message="This form had expired or came from another site: please try again.",
+        )  # fmt: skip
     try:
-        session = (store.sign_up if signing_up else store.sign_in)(name, password)
+        if signing_up:
+            async with guard(request).slot():  # hashing takes 64 MB for a moment
+                session = await run_in_threadpool(store.sign_up, name, password)
+        else:
+            session = await guard(request).attempt(
+                account=name,
+                address=client_address(request),
+                check=lambda: store.sign_in(name, password),
+            )
+    except (Throttled, Busy) as exc:
+        response = _account_form(
+            request, signing_up=signing_up, status=exc.status_code, name=name,
+            message=f"{str(exc.detail).capitalize()}.",
+        )  # fmt: skip
+        response.headers.update(exc.headers or {})
+        return response
     except InputError as exc:
-        status = 422 if signing_up else 401
-        return _render(
-            request, "account.html", None, status, heading=heading, action=action,
-            name=name, message=exc.problem,
+        status = 409 if isinstance(exc, Conflict) else 422 if signing_up else 401
+        return _account_form(
+            request, signing_up=signing_up, status=status, name=name,
+            message=f"{exc.problem[:1].upper()}{exc.problem[1:]}.",
         )  # fmt: skip
     after = "/onboarding" if signing_up else "/"
-    return _with_cookie(RedirectResponse(after, status_code=303), session)
+    return _with_cookie(request, RedirectResponse(after, status_code=303), session)
 
 
 @router.post("/signout")
@@ -193,7 +253,7 @@ def saved(request: Request, session: SignedIn) -> Response:
 
 
 @router.post("/act")
-def act(request: Request, csrf: Field, kind: Field, story: Annotated[int, Form()]) -> Response:
+def act(request: Request, csrf: Field, kind: Field, story: FormId) -> Response:
     session = _signed_in(request, csrf)
     _tidings(request).record(session.reader.id, kind, story_id=story)
     return _back(request)
@@ -210,7 +270,7 @@ def hidden(request: Request, session: SignedIn) -> Response:
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
-def story(request: Request, story_id: int) -> Response:
+def story(request: Request, story_id: PathId) -> Response:
     session = _session(request)
     try:
         found = _tidings(request).story(story_id)
@@ -229,19 +289,27 @@ def story(request: Request, story_id: int) -> Response:
 
 
 @router.get("/articles/{article_id}", response_class=HTMLResponse)
-def article(request: Request, article_id: int) -> Response:
+def article(request: Request, article_id: PathId) -> Response:
+    """The article; its "open" is recorded by the page's script (:func:`opened`)."""
     session = _session(request)
     store = _tidings(request)
     try:
         found = store.article(article_id)
     except NotFound as exc:
         return _render(request, "base.html", session, 404, message=str(exc))
-    if session is not None:
-        store.record(session.reader.id, "open", article_id=article_id)
     more = []
     if found.story_id is not None:
         more = [t for t in store.story(found.story_id).timeline if t.article_id != article_id]
     return _render(request, "article.html", session, article=found, more=more)
+
+
+@router.post("/articles/{article_id}/open", status_code=204)
+def opened(request: Request, article_id: PathId, csrf: Field) -> Response:
+    """The reader opened the article: posted by the article page's script with the
+    session's CSRF token, so opening only counts when the reader's own page says so."""
+    session = _signed_in(request, csrf)
+    _tidings(request).record(session.reader.id, "open", article_id=article_id)
+    return Response(status_code=204)
 
 
 # -- settings: the reader's sources, OPML, the private feed link ------------------------------
@@ -255,7 +323,7 @@ def _settings(
     return _render(
         request, "settings.html", session, status,
         sources=store.subscriptions(session.reader.id),
-        feed_link=str(request.url_for("atom_feed", token=token)),
+        feed_link=feed_url(request, token),
         **context,
     )  # fmt: skip
 
@@ -285,6 +353,8 @@ def add_source(request: Request, csrf: Field, url: Field, tasks: BackgroundTasks
 @router.post("/settings/sources/remove")
 def remove_source(request: Request, csrf: Field, source: Field) -> Response:
     session = _signed_in(request, csrf)
+    if source.isdigit() and (not source.isascii() or int(source) > MAX_INT64):
+        return _settings(request, session, 404, message=f"no source with id {source}")
     try:
         gone = _tidings(request).unsubscribe(session.reader.id, source)
     except TidingsError as exc:
@@ -308,10 +378,11 @@ async def import_opml(
         )
     except TidingsError as exc:
         return _settings(request, session, 422, message=str(exc))
-    tasks.add_task(store.fetch_subscriptions, session.reader.id)  # in order, after the reply
-    tasks.add_task(store.understand)
+    # nothing fetched here: the new sources are due, and the poller fetches them
     new = sum(1 for _, is_new in added if is_new)
     notice = f"{name}: {len(added)} feeds, {new} new to your sources; fetching them now."
+    if added.warnings:  # over the cap: how many were left out, and the cap
+        notice = " ".join([notice, *added.warnings])
     return _settings(request, session, notice=notice)
 
 

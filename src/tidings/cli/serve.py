@@ -12,7 +12,10 @@ from typing import Annotated
 
 import typer
 
-from tidings.cli import Db, _open, _progress, _understand, app, console
+from tidings.cli.common import Db, console, open_store, progress_bar, run_understand
+from tidings.errors import TidingsError
+
+app = typer.Typer()
 
 
 @app.command()
@@ -37,6 +40,15 @@ def serve(
             help="Keep the sources fresh in the background while serving (as tidings poll).",
         ),
     ] = True,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            metavar="URL",
+            help="The public address readers use, e.g. https://news.example; builds feed "
+            "links and marks cookies Secure over HTTPS.",
+        ),
+    ] = None,
     db: Db = None,
 ) -> None:
     """Serve the JSON API (``/api/v1``, schema at ``/openapi.json``) and the pages."""
@@ -44,6 +56,7 @@ def serve(
 
     import uvicorn
 
+    from tidings import config
     from tidings.config import DATABASE_URL_ENV
     from tidings.web import create_app
 
@@ -51,27 +64,31 @@ def serve(
     # pools on top only oversubscribe the cores. Set before they load (in the workers too).
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
-    tidings = _open(db)
+    if base_url is not None:  # read by the app (config.base_url), in the workers too
+        try:
+            os.environ[config.BASE_URL_ENV] = config.base_url(base_url)
+        except TidingsError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--base-url") from exc
+    tidings = open_store(db)
     if workers > 1 and ":memory:" in tidings.database_url:
         tidings.close()
         raise typer.BadParameter("an in-memory database cannot be shared by workers")
     if demo and tidings.article_count() == 0:
         console.print("An empty store: loading the Wikinews demo corpus first.")
-        with _progress("Loading the Wikinews demo corpus", quiet=False) as progress:
+        with progress_bar("Loading the Wikinews demo corpus", quiet=False) as progress:
             task = progress.add_task("demo", total=None)
             tidings.load_demo(
                 progress=lambda done, total: progress.update(task, completed=done, total=total)
             )
-        _understand(tidings, quiet=False)
+        run_understand(tidings, quiet=False)
     many = f", {workers} workers" if workers > 1 else ""
     console.print(
         f"Serving on http://{host}:{port}/ (API at /api/v1, schema at /openapi.json{many})"
     )
-    stop = threading.Event()
     if poll:  # one poller in this process, whatever the number of workers
         threading.Thread(
             target=tidings.poller().run_forever,
-            args=(stop,),
+            args=(tidings.stopping,),  # tidings.shutdown() ends it
             kwargs={"on_error": lambda exc: console.print(f"[red]polling: {exc}[/red]")},
             name="tidings-poll",
             daemon=True,
@@ -93,19 +110,5 @@ def serve(
                 log_level="warning",
             )
     finally:
-        stop.set()
+        tidings.shutdown()
         tidings.close()
-
-
-keys_app = typer.Typer(help="A newsroom's API keys for server-to-server use.", no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
-
-
-@keys_app.command("add")
-def keys_add(
-    name: Annotated[str, typer.Argument(help="Who the key is for.")], db: Db = None
-) -> None:
-    """Make an API key (send it as X-API-Key). It is shown once: only its digest is kept."""
-    with _open(db) as tidings:
-        key = tidings.add_api_key(name)
-    console.print(key, soft_wrap=True, highlight=False)

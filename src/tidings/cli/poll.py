@@ -13,19 +13,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tidings.cli import (
+from tidings.cli.common import (
     AsJson,
     Db,
     Understand,
-    _open,
-    _print_json,
-    _progress,
-    _understand,
-    app,
     console,
     errors,
+    open_store,
+    print_json,
+    progress_bar,
+    run_understand,
 )
 from tidings.poll import Poller, PollReport, SourceOutcome
+
+app = typer.Typer()
 
 
 @app.command()
@@ -62,7 +63,7 @@ def poll(
     """Fetch every source that is due: each on its own schedule, adapted to how often it
     publishes, backing off on errors. Without --once it keeps polling until interrupted."""
     everything_once = once or everything
-    with _open(db) as tidings:
+    with open_store(db) as tidings:
         poller = tidings.poller(
             threads=threads,
             per_host=per_host,
@@ -72,9 +73,9 @@ def poll(
         if everything_once:
             report = _poll_once(poller, everything=everything, quiet=as_json)
             if understand and (report.added or report.updated):
-                report.understood = _understand(tidings, quiet=as_json).articles
+                report.understood = run_understand(tidings, quiet=as_json).articles
             if as_json:
-                _print_json(report.to_dict())
+                print_json(report.to_dict())
             else:
                 _print_report(report)
             if report.outcomes and report.errors == len(report.outcomes):
@@ -87,7 +88,7 @@ def poll(
             if understand and (report.added or report.updated):
                 report.understood = tidings.understand().articles
             if as_json:
-                _print_json(report.to_dict())
+                print_json(report.to_dict())
             else:
                 stamp = datetime.now(UTC).astimezone().strftime("%H:%M:%S")
                 console.print(f"[dim]{stamp}[/] {_summary(report)}")
@@ -112,7 +113,7 @@ def poll(
 
 def _poll_once(poller: Poller, *, everything: bool, quiet: bool) -> PollReport:
     total = poller.due_count(everything=everything)
-    with _progress("Polling sources", quiet=quiet) as progress:
+    with progress_bar("Polling sources", quiet=quiet) as progress:
         task = progress.add_task("poll", total=total or None)
 
         def on_outcome(outcome: SourceOutcome) -> None:

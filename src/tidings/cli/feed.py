@@ -1,8 +1,5 @@
-"""``tidings readers|follow|mute|event|feed|train``: the personal feed from the terminal.
-
-Registered on :data:`tidings.cli.app`; like the rest of the CLI, a thin layer over
-:class:`tidings.library.Tidings`.
-"""
+"""``tidings topics|follow|unfollow|mute|unmute|event|feed|train``: a reader's feed from
+the terminal, and what shapes it."""
 
 from __future__ import annotations
 
@@ -13,38 +10,27 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tidings.cli import AsJson, Db, _fail, _open, _print_json, _progress, _reported, app, console
+from tidings.cli.common import (
+    AsJson,
+    Db,
+    console,
+    fail,
+    open_store,
+    print_json,
+    progress_bar,
+    reported,
+)
+from tidings.cli.readers import ReaderName
 from tidings.rank.feed import FeedPage
 
-readers_app = typer.Typer(help="The people a feed is ranked for.", no_args_is_help=True)
-app.add_typer(readers_app, name="readers")
+app = typer.Typer()
 
-ReaderName = Annotated[str, typer.Argument(help="The reader's name.")]
 Target = Annotated[
     str,
     typer.Argument(
         help='A topic or entity ("North Korea", "entity:kim-jong-un") or "source:<name>".'
     ),
 ]
-
-
-@readers_app.command("add")
-def readers_add(
-    name: ReaderName,
-    follows: Annotated[
-        list[str] | None,
-        typer.Option("--follow", help="A topic to start with (repeat; see `tidings topics`)."),
-    ] = None,
-    as_json: AsJson = False,
-    db: Db = None,
-) -> None:
-    """Add a reader, optionally with topics to follow from the start."""
-    with _open(db) as tidings, _reported():
-        reader = tidings.add_reader(name, follows=follows or [])
-    if as_json:
-        _print_json(reader.to_dict())
-    else:
-        console.print(f"Added reader {escape(reader.name)} (id {reader.id})")
 
 
 @app.command()
@@ -54,10 +40,10 @@ def topics(
     db: Db = None,
 ) -> None:
     """The most covered topics and entities: what a new reader might follow."""
-    with _open(db) as tidings:
+    with open_store(db) as tidings:
         found = tidings.popular_topics(limit)
     if as_json:
-        _print_json([{"key": k, "name": n, "articles": c} for k, n, c in found])
+        print_json([{"key": k, "name": n, "articles": c} for k, n, c in found])
         return
     table = Table(title=f"{len(found)} most covered topics", title_justify="left")
     table.add_column("topic")
@@ -67,47 +53,8 @@ def topics(
     console.print(table)
 
 
-@readers_app.command("list")
-def readers_list(as_json: AsJson = False, db: Db = None) -> None:
-    """Every reader."""
-    with _open(db) as tidings:
-        readers = tidings.readers()
-    if as_json:
-        _print_json([r.to_dict() for r in readers])
-        return
-    table = Table(title=f"{len(readers)} readers", title_justify="left")
-    table.add_column("id", justify="right", style="cyan")
-    table.add_column("name")
-    table.add_column("since")
-    for r in readers:
-        table.add_row(str(r.id), escape(r.name), r.created.strftime("%Y-%m-%d"))
-    console.print(table)
-
-
-@readers_app.command("show")
-def readers_show(name: ReaderName, as_json: AsJson = False, db: Db = None) -> None:
-    """What a reader follows and mutes."""
-    with _open(db) as tidings, _reported():
-        reader = tidings.reader(name)
-        choices = tidings.following(name)
-    if as_json:
-        _print_json({**reader.to_dict(), **choices})
-        return
-    console.print(f"[bold]{escape(reader.name)}[/] (id {reader.id})")
-    console.print(f"follows: {escape(', '.join(choices['follows']) or '—')}")
-    console.print(f"mutes:   {escape(', '.join(choices['mutes']) or '—')}")
-
-
-@readers_app.command("remove")
-def readers_remove(name: ReaderName, db: Db = None) -> None:
-    """Delete a reader and everything they did."""
-    with _open(db) as tidings, _reported():
-        reader = tidings.remove_reader(name)
-    console.print(f"Removed reader {escape(reader.name)}")
-
-
 def _choice(verb: str, reader: str, what: str, db: str | None) -> None:
-    with _open(db) as tidings, _reported():
+    with open_store(db) as tidings, reported():
         name = getattr(tidings, verb)(reader, what)
     console.print(f"{escape(reader)}: {verb} {escape(name)}")
 
@@ -151,7 +98,7 @@ def event(
     db: Db = None,
 ) -> None:
     """Record what a reader did with an article or story; the next feed reflects it."""
-    with _open(db) as tidings, _reported():
+    with open_store(db) as tidings, reported():
         done = tidings.record(reader, kind, article_id=article, story_id=story, value=seconds)
     console.print(
         f"{escape(reader)}: {done.kind.value} story {done.story_id} (article {done.article_id})"
@@ -174,11 +121,11 @@ def feed(
     db: Db = None,
 ) -> None:
     """A reader's feed: ranked stories, one per event, each with the reason it is there."""
-    with _open(db) as tidings, _reported():
+    with open_store(db) as tidings, reported():
         if filtered:
             kept_out = tidings.filtered(reader)
             if as_json:
-                _print_json([f.to_dict() for f in kept_out])
+                print_json([f.to_dict() for f in kept_out])
                 return
             table = Table(title=f"{len(kept_out)} stories kept out", title_justify="left")
             table.add_column("story", justify="right", style="cyan")
@@ -196,7 +143,7 @@ def feed(
         sys.stdout.buffer.write(atom_output.render(page, title=title, self_url="urn:tidings:cli"))
         return
     if as_json:
-        _print_json(page.to_dict())
+        print_json(page.to_dict())
         return
     _print_feed(page)
 
@@ -234,19 +181,20 @@ def train(
 ) -> None:
     """Learn the feed's scorer from every reader's logged impressions and clicks."""
     if reset:
-        with _open(db) as tidings:
+        with open_store(db) as tidings:
             removed = tidings.reset_scorer()
         console.print(f"Forgot {removed} trained scorer(s): feeds are ranked by the prior")
         return
     if kind not in ("lightgbm", "logistic"):
-        raise _fail(f"{kind}: the scorer kind must be lightgbm or logistic")
-    with _open(db) as tidings, _reported(), _progress("Replaying feeds", quiet=as_json) as bar:
+        raise fail(f"{kind}: the scorer kind must be lightgbm or logistic")
+    replaying = progress_bar("Replaying feeds", quiet=as_json)
+    with open_store(db) as tidings, reported(), replaying as bar:
         task = bar.add_task("requests", total=None)
         report = tidings.train(
             kind=kind, progress=lambda done, total: bar.update(task, completed=done, total=total)
         )
     if as_json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
         return
     auc = report.auc
     held = f"; held-out AUC {auc['learned']:.3f} (prior {auc['prior']:.3f})" if auc else ""

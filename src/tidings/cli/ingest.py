@@ -1,0 +1,144 @@
+"""``tidings ingest|demo|understand``: getting articles in, and understanding them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from tidings.cli.common import (
+    AsJson,
+    Db,
+    Understand,
+    articles_table,
+    console,
+    errors,
+    fail,
+    open_store,
+    print_json,
+    progress_bar,
+    run_understand,
+)
+from tidings.library import IngestResult, Tidings
+
+app = typer.Typer()
+
+
+@app.command()
+def ingest(
+    inputs: Annotated[list[str], typer.Argument(help="Files, folders or URLs.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(help="Skip detection: feed, jsonfeed, page, capture, jsonl or mind."),
+    ] = None,
+    understand: Understand = True,
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """Read feeds, web pages, page captures and bulk files into the store.
+
+    The exit code is 1 if any input failed; the other inputs still go in.
+    """
+    with open_store(db) as tidings:
+        results = _run_ingest(tidings, inputs, kind, quiet=as_json)
+        if understand and any(r.added or r.updated for r in results):
+            run_understand(tidings, quiet=as_json)
+    if as_json:
+        for result in results:
+            print_json(result.to_dict())
+    else:
+        _print_ingest_summary(results)
+    if any(r.status == "error" for r in results):
+        raise typer.Exit(1)
+
+
+def _run_ingest(
+    tidings: Tidings, inputs: list[str], kind: str | None, *, quiet: bool
+) -> list[IngestResult]:
+    results: list[IngestResult] = []
+    with progress_bar("Reading", quiet=quiet) as progress:
+        task = progress.add_task("articles", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        for result in tidings.ingest(inputs, kind=kind, progress=on_progress):
+            results.append(result)
+            if result.status == "error" and not quiet:
+                progress.console.print(f"[red]error:[/] {escape(result.error or '')}")
+    return results
+
+
+def _print_ingest_summary(results: list[IngestResult]) -> None:
+    ok = [r for r in results if r.status == "ok"]
+    added = sum(r.added for r in ok)
+    updated = sum(r.updated for r in ok)
+    unchanged = sum(r.unchanged for r in ok)
+    failed = len(results) - len(ok)
+    console.print(
+        f"{len(ok)} of {len(results)} inputs read: [green]{added} added[/], "
+        f"{updated} updated, {unchanged} unchanged"
+        + (f", [red]{failed} failed[/]" if failed else "")
+    )
+    for result in ok:
+        for warning in result.warnings:
+            errors.print(f"[yellow]warning:[/] {escape(result.input)}: {escape(warning)}")
+
+
+@app.command()
+def demo(understand: Understand = True, as_json: AsJson = False, db: Db = None) -> None:
+    """Load the bundled demo corpus (English Wikinews) and list what is stored."""
+    with open_store(db) as tidings:
+        with progress_bar("Loading the Wikinews demo corpus", quiet=as_json) as progress:
+            task = progress.add_task("demo", total=None)
+            result = tidings.load_demo(
+                progress=lambda done, total: progress.update(task, completed=done, total=total)
+            )
+        if result.status == "error":
+            raise fail(result.error or "the demo corpus could not be loaded")
+        report = run_understand(tidings, quiet=as_json) if understand else None
+        latest = tidings.articles(limit=15)
+        total = tidings.article_count()
+        stories = tidings.story_count()
+    if as_json:
+        print_json(
+            {
+                "ingest": result.to_dict(),
+                "understand": report.to_dict() if report else None,
+                "stored": total,
+                "stories": stories,
+            }
+        )
+        return
+    console.print(
+        f"Demo corpus: {result.added} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged. {total} articles and {stories} stories stored in all."
+    )
+    console.print(articles_table(latest, "Newest stored articles"))
+    console.print("See one with [bold]tidings articles show ID[/].")
+    console.print(
+        "Your own feed: [bold]tidings topics[/], then [bold]tidings readers add you "
+        "--follow 'Barack Obama'[/] and [bold]tidings feed you[/]."
+    )
+
+
+@app.command("understand")
+def understand_command(
+    everything: Annotated[
+        bool, typer.Option("--all", help="Every article, not just new or changed ones.")
+    ] = False,
+    as_json: AsJson = False,
+    db: Db = None,
+) -> None:
+    """Find entities, sections, embeddings, key points and stories for stored articles."""
+    with open_store(db) as tidings:
+        report = run_understand(tidings, everything=everything, quiet=as_json)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    rate = f" ({report.articles / report.seconds:.0f}/s)" if report.seconds else ""
+    console.print(
+        f"{report.articles} articles understood in {report.seconds:.1f} s{rate}: "
+        f"{report.stories_started} new stories, {report.stories_joined} joined a story"
+    )
