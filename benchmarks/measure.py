@@ -35,3 +35,86 @@ def uptime() -> str:
         return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     except OSError:
         return f"load average: {load()}"
+
+
+# -- a server's processes (serve.py, abuse.py) -------------------------------------------
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (uvicorn's worker processes are its children)."""
+    from pathlib import Path
+
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
+
+
+def process_memory(pid: int) -> dict[str, float]:
+    """VmRSS and VmHWM (peak) of a process and its descendants, in MB: their sums, and the
+    largest peak of one process."""
+    from pathlib import Path
+
+    out = {"VmRSS": 0.0, "VmHWM": 0.0, "VmHWM_max": 0.0, "processes": 0}
+    for one in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{one}/status").read_text().splitlines()
+        except OSError:
+            continue
+        out["processes"] += 1
+        for line in lines:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                mb = int(value.split()[0]) / 1024
+                out[key] = round(out[key] + mb, 1)
+                if key == "VmHWM":
+                    out["VmHWM_max"] = round(max(out["VmHWM_max"], mb), 1)
+    return out
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its descendants (threads included)."""
+    from pathlib import Path
+
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for one in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in a session of its own (``start_new_session=True``): SIGTERM,
+    then after 30 s SIGKILL to the whole session, its worker processes too."""
+    import subprocess
+
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+            server.wait()

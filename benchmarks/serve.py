@@ -44,7 +44,6 @@ import json
 import os
 import random
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -64,7 +63,6 @@ TARGETS = {  # name -> path; "{reader}" is the reader's name; "session:": signed
 SESSION = "session:"
 SESSION_COOKIE = "tidings_session"
 GOAL_P99_MS = {"api-feed": 50.0}
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -92,62 +90,6 @@ def _busy() -> list[str]:
 
 
 _stats = measure.stats
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tree(pid: int) -> list[int]:
-    """A process and all its descendants (uvicorn's worker processes are its children)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(parents.get(current, []))
-    return found
-
-
-def _proc_status(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak) of a process and its descendants, in MB: their sums, and the
-    largest peak of one process."""
-    out = {"VmRSS": 0.0, "VmHWM": 0.0, "VmHWM_max": 0.0, "processes": 0}
-    for one in _tree(pid):
-        try:
-            lines = Path(f"/proc/{one}/status").read_text().splitlines()
-        except OSError:
-            continue
-        out["processes"] += 1
-        for line in lines:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                mb = int(value.split()[0]) / 1024
-                out[key] = round(out[key] + mb, 1)
-                if key == "VmHWM":
-                    out["VmHWM_max"] = round(max(out["VmHWM_max"], mb), 1)
-    return out
-
-
-def _proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and its descendants (threads included)."""
-    total = 0.0
-    for one in _tree(pid):
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICK
-    return total
 
 
 def _self_cpu() -> float:
@@ -201,7 +143,7 @@ def _feeds_made(log: Path) -> list[str]:
 
 def _start(db: Path, port: int, log: Path, workers: int) -> tuple[subprocess.Popen[bytes], float]:
     """``tidings serve`` on 127.0.0.1:``port``; the process and its seconds to first answer
-    (the server warms its feed caches before it answers)."""
+    (until /readyz: its feed caches are warm)."""
     import httpx
 
     command = [sys.executable, "-m", "tidings", "serve", "--no-demo", "--no-poll"]
@@ -216,23 +158,14 @@ def _start(db: Path, port: int, log: Path, workers: int) -> tuple[subprocess.Pop
         if server.poll() is not None:
             raise SystemExit(f"the server exited ({server.returncode}); see {log}")
         try:
-            if httpx.get(f"{base}/api/v1/articles?limit=1", timeout=5).status_code == 200:
+            # /readyz: the server accepts at once but warms its pool and scorer first
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
                 return server, time.perf_counter() - started
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    _stop(server)
+    measure.stop_server(server)
     raise SystemExit(f"the server did not answer within 120 s; see {log}")
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is None:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)  # the server's own session: its workers too
-            server.wait()
 
 
 # -- the load -----------------------------------------------------------------------------
@@ -342,10 +275,10 @@ def _target(
     warmup = max(args.warmup, 2 * args.hot * args.workers) if args.hot else args.warmup
     print(f"{name}: warm-up ({warmup} requests)")
     warm = asyncio.run(_run(base, requests, readers, args, rng, warmup, 10 * args.seconds))
-    server_cpu, client_cpu = _proc_cpu(server.pid), _self_cpu()
+    server_cpu, client_cpu = measure.process_cpu(server.pid), _self_cpu()
     print(f"{name}: {args.requests} requests or {args.seconds} s, {args.concurrency} clients")
     result = asyncio.run(_run(base, requests, readers, args, rng, args.requests, args.seconds))
-    server_cpu = _proc_cpu(server.pid) - server_cpu
+    server_cpu = measure.process_cpu(server.pid) - server_cpu
     client_cpu = _self_cpu() - client_cpu
     wall = result["wall_seconds"] or 1.0
     result.update(
@@ -360,7 +293,7 @@ def _target(
         server_cpu_ms_per_request=round(server_cpu * 1000 / max(1, result["requests"]), 1),
         load_before=load_before,
         load_after=_load(),
-        server_rss_mb=_proc_status(server.pid),
+        server_rss_mb=measure.process_memory(server.pid),
     )
     if name in GOAL_P99_MS and result.get("p99_ms") is not None:
         result["goal_p99_ms"] = GOAL_P99_MS[name]
@@ -503,7 +436,7 @@ def main() -> None:
     results["events_before"] = _events(url)
     signed_in = any(path.startswith(SESSION) for path in targets.values())
     sessions = _sessions(url, readers) if signed_in else {}
-    port = args.port or _free_port()
+    port = args.port or measure.free_port()
     base = f"http://127.0.0.1:{port}"
     log = RESULTS / "serve-server.log"
     print(f"starting tidings serve on {base} with {args.workers} worker(s) (log: {log})")
@@ -519,10 +452,10 @@ def main() -> None:
                 results["targets"][name] = _target(
                     name, path, base, requests, readers, args, server
                 )
-            results["server_rss_mb"] = _proc_status(server.pid)
-            results["server_cpu_seconds"] = round(_proc_cpu(server.pid), 1)
+            results["server_rss_mb"] = measure.process_memory(server.pid)
+            results["server_cpu_seconds"] = round(measure.process_cpu(server.pid), 1)
         finally:
-            _stop(server)
+            measure.stop_server(server)
     finally:
         _close_sessions(url, sessions)
     results["feeds_made"] = _feeds_made(log)
