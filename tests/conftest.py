@@ -25,8 +25,13 @@ os.environ["TIDINGS_FETCH_ALLOW"] = "127.0.0.1/32"
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
-    """The read-only folder of real inputs (``../shared`` beside the project)."""
-    assert SHARED.is_dir(), f"real data folder missing: {SHARED}"
+    """The read-only folder of real inputs (``../shared`` beside the project). A newcomer's
+    clone has none: the tests that need it are skipped, saying so, unless
+    ``TIDINGS_REQUIRE_SHARED`` is set (CI sets it, so there a missing folder fails)."""
+    if not SHARED.is_dir():
+        if os.environ.get("TIDINGS_REQUIRE_SHARED"):
+            pytest.fail(f"the real data folder is missing: {SHARED}")
+        pytest.skip(f"needs the real data folder {SHARED} (../shared beside the project)")
     return SHARED
 
 
