@@ -89,3 +89,27 @@ def test_feeds_in_utf16_and_utf32_are_read(shared: Path, tmp_path: Path, name: s
     with Tidings(f"sqlite:///{tmp_path / 'wide.db'}") as tidings:
         (result,) = tidings.ingest([str(shared / "data/feed-conformance/encoding" / name)])
     assert (result.kind, result.status) == ("feed", "ok"), result.error
+
+
+def test_a_folder_s_licence_readme_and_pictures_are_skipped_with_a_note(
+    tmp_path: Path, tidings: Tidings
+) -> None:
+    """Pointing ingest at a downloaded folder of pages stores its news, not its LICENSE,
+    README or pictures; each skipped file is reported with why, and a file named on its own
+    is still read whatever its name."""
+    folder = tmp_path / "pages"
+    (folder / "photos").mkdir(parents=True)
+    capture = Path(__file__).parent / "fixtures/captures/bbc_style_ferry_fine.txt"
+    (folder / "ferry.txt").write_bytes(capture.read_bytes())
+    (folder / "LICENSE").write_text("Apache License, Version 2.0. " * 40)
+    (folder / "README.md").write_text("# Pages\n\nThese pages were saved for testing. " * 20)
+    (folder / "notice-to-quit.txt").write_bytes(capture.read_bytes())  # news, despite its name
+    (folder / "photos" / "ferry.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
+    skipped: list[tuple[str, str]] = []
+    results = list(tidings.ingest([str(folder)], skipped=lambda n, why: skipped.append((n, why))))
+    assert [Path(r.input).name for r in results] == ["ferry.txt", "notice-to-quit.txt"]
+    assert all(r.status == "ok" for r in results)
+    assert sorted(Path(name).name for name, _ in skipped) == ["LICENSE", "README.md", "ferry.jpg"]
+    assert all("not news" in why or "no parser reads" in why for _, why in skipped)
+    (alone,) = tidings.ingest([str(folder / "README.md")])  # named on its own: read
+    assert alone.input.endswith("README.md")

@@ -230,3 +230,16 @@ def test_serve_takes_the_public_address_before_the_app_is_made(
         app, ["serve", "--no-demo", "--base-url", "ftp://news.example", "--db", db]
     )
     assert result.exit_code == 2 and "--base-url" in result.output
+
+
+def test_ingesting_a_folder_says_how_many_files_were_not_news(db: str, tmp_path: Path) -> None:
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    capture = Path(__file__).parent / "fixtures/captures/guardian_style_windfarm.txt"
+    (folder / "windfarm.txt").write_bytes(capture.read_bytes())
+    (folder / "LICENSE.txt").write_text("Permission is hereby granted, free of charge. " * 30)
+    result = runner.invoke(app, ["ingest", str(folder), "--no-understand", "--db", db])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())  # as read, whatever the terminal's width
+    assert "1 of 1 inputs read: 1 added" in said and "1 not news, skipped" in said
+    assert "LICENSE.txt" in result.stderr and "not news" in result.stderr

@@ -137,12 +137,15 @@ class Tidings:
         *,
         kind: str | None = None,
         progress: Progress | None = None,
+        skipped: pipeline.Skipped | None = None,
     ) -> Iterator[IngestResult]:
         """Ingest each path or URL (folders expand to their files); one result per input.
 
         A failing input never stops the others, and never leaves half its articles stored.
+        Files a folder holds that are not news (LICENSE, README, pictures…) are not read:
+        each is passed to ``skipped`` with the reason.
         """
-        for name in pipeline.expand(inputs):
+        for name in pipeline.expand(inputs, skipped):
             try:
                 doc = pipeline.read(name)
             except TidingsError as exc:

@@ -40,21 +40,27 @@ def ingest(
 
     The exit code is 1 if any input failed; the other inputs still go in.
     """
+    skipped: list[tuple[str, str]] = []
     with open_store(db) as tidings:
-        results = _run_ingest(tidings, inputs, kind, quiet=as_json)
+        results = _run_ingest(tidings, inputs, kind, skipped, quiet=as_json)
         if understand and any(r.added or r.updated for r in results):
             run_understand(tidings, quiet=as_json)
     if as_json:
         for result in results:
             print_json(result.to_dict())
     else:
-        _print_ingest_summary(results)
+        _print_ingest_summary(results, skipped)
     if any(r.status == "error" for r in results):
         raise typer.Exit(1)
 
 
 def _run_ingest(
-    tidings: Tidings, inputs: list[str], kind: str | None, *, quiet: bool
+    tidings: Tidings,
+    inputs: list[str],
+    kind: str | None,
+    skipped: list[tuple[str, str]],
+    *,
+    quiet: bool,
 ) -> list[IngestResult]:
     results: list[IngestResult] = []
     with progress_bar("Reading", quiet=quiet) as progress:
@@ -63,14 +69,18 @@ def _run_ingest(
         def on_progress(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        for result in tidings.ingest(inputs, kind=kind, progress=on_progress):
+        def on_skip(name: str, why: str) -> None:
+            skipped.append((name, why))
+
+        found = tidings.ingest(inputs, kind=kind, progress=on_progress, skipped=on_skip)
+        for result in found:
             results.append(result)
             if result.status == "error" and not quiet:
                 progress.console.print(f"[red]error:[/] {escape(result.error or '')}")
     return results
 
 
-def _print_ingest_summary(results: list[IngestResult]) -> None:
+def _print_ingest_summary(results: list[IngestResult], skipped: list[tuple[str, str]]) -> None:
     ok = [r for r in results if r.status == "ok"]
     added = sum(r.added for r in ok)
     updated = sum(r.updated for r in ok)
@@ -80,7 +90,10 @@ def _print_ingest_summary(results: list[IngestResult]) -> None:
         f"{len(ok)} of {len(results)} inputs read: [green]{added} added[/], "
         f"{updated} updated, {unchanged} unchanged"
         + (f", [red]{failed} failed[/]" if failed else "")
+        + (f"; {len(skipped)} not news, skipped" if skipped else "")
     )
+    for name, why in skipped:
+        errors.print(f"[dim]skipped:[/] {escape(name)}: {escape(why)}")
     for result in ok:
         for warning in result.warnings:
             errors.print(f"[yellow]warning:[/] {escape(result.input)}: {escape(warning)}")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from tidings.errors import FetchError, ParseError, TidingsError
@@ -22,6 +23,26 @@ from tidings.safety import clean_article, clean_text
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # one feed, page or capture; real ones are far smaller
 MAX_BULK_BYTES = 2 * 1024 * 1024 * 1024
+
+# What a folder of news holds beside the news: a project's licence and read-me files (by
+# name, whatever their ending: LICENSE, README.md, COPYING.txt…), and files no parser reads
+# (pictures, archives, documents, compiled code, databases). A file named on its own is
+# always read: only what a folder brings along is passed over.
+_NOT_NEWS_NAME = re.compile(  # the whole name: "README.md", not "notice-to-quit.html"
+    r"(licen[cs]e|copying|copyright|readme|notice|authors|contributors|contributing"
+    r"|changelog|code_of_conduct|makefile|attribution|credits)(\.\w+)*",
+    re.IGNORECASE,
+)
+_NOT_NEWS_SUFFIXES = frozenset(
+    {
+        ".7z", ".avif", ".bin", ".bmp", ".bz2", ".class", ".db", ".dll", ".doc", ".docx",
+        ".dylib", ".exe", ".gif", ".gz", ".ico", ".jar", ".jpeg", ".jpg", ".mp3", ".mp4",
+        ".o", ".odt", ".ogg", ".otf", ".pdf", ".png", ".pyc", ".so", ".sqlite", ".sqlite3",
+        ".svg", ".tar", ".tgz", ".tif", ".tiff", ".ttf", ".wav", ".webm", ".webp", ".woff",
+        ".woff2", ".xls", ".xlsx", ".xz", ".zip", ".zst",
+    }
+)  # fmt: skip
+Skipped = Callable[[str, str], None]  # (file, why it is not read)
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +61,10 @@ def is_url(name: str) -> bool:
     return name.startswith(("http://", "https://"))
 
 
-def expand(inputs: Iterable[str]) -> Iterator[str]:
-    """Inputs as given, with each folder replaced by the files in it (sorted, recursive).
+def expand(inputs: Iterable[str], skipped: Skipped | None = None) -> Iterator[str]:
+    """Inputs as given, with each folder replaced by the news files in it (sorted,
+    recursive); each file of a folder that is not news (:func:`not_news`) is passed to
+    ``skipped`` with the reason instead.
 
     Never raises: a folder that cannot be listed is yielded as it is, and :func:`read` then
     says what is wrong with it, so one bad input does not end the batch.
@@ -53,8 +76,24 @@ def expand(inputs: Iterable[str]) -> Iterator[str]:
             files = None
         if files is None:
             yield name
-        else:
-            yield from files
+            continue
+        for file in files:
+            why = not_news(file)
+            if why is None:
+                yield file
+            elif skipped is not None:
+                skipped(file, why)
+
+
+def not_news(name: str) -> str | None:
+    """Why a file found in a folder is not read as news (a licence, a read-me, a picture…),
+    or None if it may be news."""
+    path = Path(name)
+    if _NOT_NEWS_NAME.fullmatch(path.name):
+        return "a project file (licence, read-me or the like), not news"
+    if path.suffix.lower() in _NOT_NEWS_SUFFIXES:
+        return f"a {path.suffix.lower()} file, which no parser reads"
+    return None
 
 
 def _files_in(name: str) -> list[str] | None:
