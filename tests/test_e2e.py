@@ -175,9 +175,15 @@ def story_ids(page: Page) -> list[str]:
 
 
 def chip_topics(card: Locator) -> list[str]:
-    """The topics a card offers to follow, by name (each chip's title is "Follow <name>")."""
+    """A card's topics, by name: each chip's title is "Follow <name>", or "You follow
+    <name>: select to stop following" once the reader follows it."""
     titles = [b.get_attribute("title") or "" for b in card.locator("button.chip").all()]
-    return [t.removeprefix("Follow ") for t in titles]
+    return [
+        t.removeprefix("Follow ")
+        .removeprefix("You follow ")
+        .removesuffix(": select to stop following")
+        for t in titles
+    ]
 
 
 def artifacts() -> Path:
@@ -279,6 +285,10 @@ def test_following_a_topic_from_a_chip_lifts_its_stories(page: Page) -> None:
     assert after[0] == 0, (topic, before, after)
     top_reason = after_cards[0].locator("p.reason").inner_text().strip()
     assert top_reason == f"You follow {topic}"
+    # Its chip now says so (and unfollows), rather than offering to follow it again.
+    followed_chip = after_cards[0].get_by_role("button", name=f"✓ {topic}", exact=True)
+    expect(followed_chip).to_have_attribute("aria-pressed", "true")
+    expect(after_cards[0].get_by_role("button", name=f"+ {topic}", exact=True)).to_have_count(0)
     # The n-th story about it is now at least as high as the n-th was before.
     assert all(a <= b for a, b in zip(after, before, strict=False)), (topic, before, after)
 

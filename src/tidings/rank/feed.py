@@ -36,7 +36,14 @@ from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from tidings.models import Article
 from tidings.rank import diversity, profile, reasons
-from tidings.rank.features import FEATURES, Candidates, Profile, TopicIncidence, features
+from tidings.rank.features import (
+    FEATURES,
+    Candidates,
+    Profile,
+    TopicIncidence,
+    features,
+    topic_key,
+)
 from tidings.rank.scorer import PRIOR, Scorer, from_dict
 from tidings.rank.signals import Event, Kind
 from tidings.store import articles as article_store
@@ -129,6 +136,12 @@ class FeedPage:
     filtered: list[Filtered]
     scorer: str
     request: str | None = None
+    followed: frozenset[str] = frozenset()  # the reader's follow keys when it was ranked
+
+    def follows(self, topic_id: str) -> bool:
+        """Whether the reader follows a topic of a card (``label:north-korea``, say), so a
+        page offers to unfollow it rather than to follow it again."""
+        return topic_key(topic_id) in self.followed
 
     def to_dict(self) -> dict[str, Any]:
         counts: dict[str, int] = {}
@@ -670,6 +683,7 @@ class FeedBuilder:
             next_cursor=str(offset + limit) if len(chosen) == limit else None,
             filtered=ranked.filtered,
             scorer=getattr(scorer, "name", "scorer"),
+            followed=frozenset(ranked.profile.followed),
         )
         if record and items:
             page.request = uuid.uuid4().hex
