@@ -31,3 +31,14 @@ class FetchError(TidingsError):
 
 class NotFound(TidingsError):
     """No stored object has that id."""
+
+
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """An unexpected error in a few words, for a message naming the input it hit: its type
+    and what it says (a database error's own reason, not the statement and its parameters),
+    cut to ``limit`` characters and safe to show (no control characters or lone surrogates,
+    since the message may quote the input)."""
+    from tidings.safety import clean_text
+
+    reason = getattr(exc, "orig", None) or exc
+    return clean_text(f"{type(exc).__name__}: {reason}"[:limit])

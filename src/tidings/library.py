@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tidings import config
-from tidings.errors import InputError, NotFound, TidingsError
+from tidings.errors import InputError, NotFound, TidingsError, describe
 from tidings.ingest import identity, opml, pipeline
+from tidings.ingest.detect import FEED_KINDS
 from tidings.ingest.fetch import Fetched, fetch_conditional
 from tidings.ingest.guard import AddressRefused
 from tidings.models import Article, Document, Parsed
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
 MIN_PASSWORD = 8
-FEED_KINDS = ("feed", "jsonfeed")  # what a reader can subscribe to
 
 
 MAX_SOURCES_ENV = "TIDINGS_MAX_SOURCES_PER_READER"
@@ -152,7 +152,7 @@ class Tidings:
                 yield IngestResult(name, None, "error", error=str(InputError(name, str(exc))))
                 continue
             except Exception as exc:  # a reader's bug: this input fails, the others go in
-                problem = f"could not be read ({_described(exc)})"
+                problem = f"could not be read ({describe(exc)})"
                 yield IngestResult(name, None, "error", error=str(InputError(name, problem)))
                 continue
             yield self.ingest_document(doc, kind=kind, progress=progress)
@@ -170,12 +170,12 @@ class Tidings:
         except TidingsError as exc:
             return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, str(exc))))
         except Exception as exc:  # a parser bug must not take the batch down with it
-            problem = f"could not be read ({_described(exc)})"
+            problem = f"could not be read ({describe(exc)})"
             return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, problem)))
         try:
             return self._store(doc, kind, parsed, progress)
         except Exception as exc:  # the transaction rolled back: nothing half-written
-            problem = f"could not be stored ({_described(exc)})"
+            problem = f"could not be stored ({describe(exc)})"
             return IngestResult(doc.name, kind, "error", error=str(InputError(doc.name, problem)))
 
     def _store(
@@ -279,7 +279,7 @@ class Tidings:
         except TidingsError as exc:
             raise InputError(name, str(exc)) from exc
         except Exception as exc:  # a reader's bug is still this file's problem, by name
-            raise InputError(name, f"could not be read ({_described(exc)})") from exc
+            raise InputError(name, f"could not be read ({describe(exc)})") from exc
         wanted = [_outline(o) for o in outlines if _source_url_problem(o.url) is None]
         report = OpmlImport(left_out=max(len(wanted) - MAX_IMPORT_OUTLINES, 0))
         wanted = wanted[:MAX_IMPORT_OUTLINES]
@@ -330,7 +330,7 @@ class Tidings:
         except TidingsError as exc:
             raise InputError(url, f"the feed did not answer ({exc})") from exc
         except Exception as exc:  # a fetcher bug: still this URL's problem, by name
-            raise InputError(url, f"the feed did not answer ({_described(exc)})") from exc
+            raise InputError(url, f"the feed did not answer ({describe(exc)})") from exc
         doc = fetched.document
         assert doc is not None  # nothing was asked conditionally: never "not modified"
         try:
@@ -338,7 +338,7 @@ class Tidings:
         except TidingsError as exc:
             raise InputError(url, f"not a feed: {exc}") from exc
         except Exception as exc:  # nested 50,000 deep, a lone surrogate, a parser bug
-            raise InputError(url, f"not a feed: could not be read ({_described(exc)})") from exc
+            raise InputError(url, f"not a feed: could not be read ({describe(exc)})") from exc
         if kind not in FEED_KINDS:
             raise InputError(
                 url, f"this is a {kind}, not a feed: give the address of its RSS, Atom or "
@@ -361,7 +361,7 @@ class Tidings:
         except TidingsError:
             raise
         except Exception as exc:  # rolled back whole: no source, subscription or article
-            raise InputError(url, f"could not be stored ({_described(exc)})") from exc
+            raise InputError(url, f"could not be stored ({describe(exc)})") from exc
 
     def unsubscribe(self, reader: str | int, id_or_url: str) -> Source:
         """Take a source off a reader's list (and stop following its outlet). Its articles
@@ -398,21 +398,11 @@ class Tidings:
         reported in its result; the others still go in. Bounded by the reader's list (at
         most :func:`max_sources_per_reader`) and stopped between sources by ``stop`` or
         :meth:`shutdown`. The server does not call it: its poller fetches new sources."""
-        from sqlalchemy import select
-
-        from tidings.store.schema import articles
-
         who = self.reader(reader)
         listed = self.subscriptions(who.id)[: max_sources_per_reader()]
         if only_new:
             with self.engine.connect() as connection:
-                fetched = set(
-                    connection.execute(
-                        select(articles.c.source_id)
-                        .where(articles.c.source_id.in_([s.id for s in listed]))
-                        .distinct()
-                    ).scalars()
-                )
+                fetched = subscription_store.with_articles(connection, [s.id for s in listed])
             listed = [s for s in listed if s.id not in fetched]
         results = []
         done: list[Source] = []
@@ -427,7 +417,7 @@ class Tidings:
                 results.append(IngestResult(source.url, None, "error", error=problem))
                 continue
             except Exception as exc:  # one source's bug must not stop the others
-                problem = f"the feed did not answer ({_described(exc)})"
+                problem = f"the feed did not answer ({describe(exc)})"
                 results.append(IngestResult(source.url, None, "error", error=problem))
                 continue
             results.append(self.ingest_document(replace(doc, url=source.url)))
@@ -837,10 +827,3 @@ def _first_poll_values(fetched: Fetched, parsed: Parsed, now: datetime) -> dict[
     return schedule.success_values(now, fetched.status, interval) | {
         "items_per_day": rate, "etag": fetched.etag, "last_modified": fetched.last_modified,
     }  # fmt: skip
-
-
-def _described(exc: BaseException) -> str:
-    """An unexpected error in a few words for a message: its type and, kept short, what it
-    says (a database error's own reason, not the statement and its parameters)."""
-    reason = getattr(exc, "orig", None) or exc
-    return f"{type(exc).__name__}: {reason}"[:300]

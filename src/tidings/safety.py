@@ -22,6 +22,7 @@ __all__ = [
     "clean_article",
     "clean_text",
     "has_nul",
+    "has_surrogate",
     "safe_url",
     "xml_safe",
 ]
@@ -53,6 +54,11 @@ def xml_safe(text: str) -> str:
 def has_nul(text: str) -> bool:
     """Whether ``text`` holds a NUL, which PostgreSQL refuses in any text column."""
     return "\x00" in text
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate, which no encoding can write."""
+    return _SURROGATES.search(text) is not None
 
 
 def safe_url(url: str | None) -> str | None:

@@ -12,6 +12,8 @@ from tidings.models import Document
 KINDS = ("feed", "jsonfeed", "page", "capture", "jsonl", "mind")
 # Kinds that hold many articles and may be large; the others are one document each.
 BULK_KINDS = frozenset({"jsonl", "mind"})
+# Kinds that are feeds: what a reader can subscribe to, and what polling completes with full text.
+FEED_KINDS = ("feed", "jsonfeed")
 
 _HEAD = 65536
 # A feed's root element, with or without a namespace prefix (``<r:rss>``, ``<atom:feed>``).

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from tidings.errors import FetchError, ParseError, TidingsError
+from tidings.errors import FetchError, ParseError, TidingsError, describe
 from tidings.ingest.detect import BULK_KINDS, KINDS, detect_kind
 from tidings.ingest.fetch import fetch
 from tidings.models import Document, Parsed
@@ -195,7 +195,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, UnicodeError):
         detail = getattr(exc, "reason", None) or str(exc)
         return clean_text(f"text that cannot be encoded or decoded: {detail}")
-    return clean_text(f"{type(exc).__name__}: {exc}"[:300])
+    return describe(exc)
 
 
 def _mb(size: int) -> str:

@@ -12,15 +12,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from tidings.errors import TidingsError
+from tidings.errors import TidingsError, describe
 from tidings.ingest import fulltext, identity, pipeline
+from tidings.ingest.detect import FEED_KINDS
 from tidings.models import Document, Parsed
 from tidings.poll import stored
 from tidings.store import documents
 from tidings.store import subscriptions as subscription_store
 from tidings.store.documents import IngestResult
-
-FEED_KINDS = ("feed", "jsonfeed")
 
 
 def ingest(
@@ -43,7 +42,7 @@ def ingest(
     except TidingsError as exc:
         return IngestResult(doc.name, None, "error", error=str(exc)), []
     except Exception as exc:  # a parser bug must not stop the poller
-        problem = f"could not be read ({type(exc).__name__}: {exc})"[:500]
+        problem = f"could not be read ({describe(exc, 480)})"
         return IngestResult(doc.name, None, "error", error=problem), []
     if kind in FEED_KINDS:
         complete_full_text(engine, parsed, kind, full_text, budget)
@@ -53,13 +52,12 @@ def ingest(
             return _save(engine, doc, kind, parsed), published
         except (OperationalError, IntegrityError) as exc:
             if attempt == attempts:
-                problem = f"could not be stored ({type(exc).__name__}: {exc.orig or exc})"
-                return IngestResult(doc.name, kind, "error", error=problem[:500]), published
+                problem = f"could not be stored ({describe(exc, 480)})"
+                return IngestResult(doc.name, kind, "error", error=problem), published
             time.sleep(0.05 * attempt)
         except (SQLAlchemyError, ValueError, UnicodeError) as exc:  # rolled back whole
-            reason = getattr(exc, "orig", None) or exc
-            problem = f"could not be stored ({type(exc).__name__}: {reason})"
-            return IngestResult(doc.name, kind, "error", error=problem[:500]), published
+            problem = f"could not be stored ({describe(exc, 480)})"
+            return IngestResult(doc.name, kind, "error", error=problem), published
     raise AssertionError("unreachable")
 
 
@@ -67,7 +65,9 @@ def _save(engine: Engine, doc: Document, kind: str, parsed: Parsed) -> IngestRes
     now = datetime.now(UTC)
     with engine.begin() as connection:
         source_id = documents.source_id_of(connection, doc.url)
-        first = source_id is not None and not documents.has_articles(connection, source_id)
+        first = source_id is not None and not subscription_store.with_articles(
+            connection, [source_id]
+        )
         result = documents.save(connection, doc, kind, parsed, now=now)
         if first and source_id is not None and result.added:
             for reader_id in subscription_store.subscribers(connection, source_id):

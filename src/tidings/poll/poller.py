@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
-from tidings.errors import FetchError
+from tidings.errors import FetchError, describe
 from tidings.ingest.fetch import HTTPStatusError, fetch_conditional
 from tidings.poll import leases, polled, schedule
 from tidings.poll.leases import Claim
@@ -396,7 +396,9 @@ class Poller:
         try:
             outcome, values = self._fetch_and_store(claim)
         except Exception as exc:  # a bug or a lost database: report it, keep polling others
-            outcome = SourceOutcome(claim.id, claim.url, "error", error=_describe(exc))
+            outcome = SourceOutcome(
+                claim.id, claim.url, "error", error=describe(exc, MAX_ERROR_CHARS)
+            )
             values = self._error_values(claim, outcome.error or "", None, None)
         outcome.next_poll = values.get("next_poll_at")
         try:
@@ -405,7 +407,7 @@ class Poller:
         except Exception as exc:  # the database went away: the lease will expire
             outcome.recorded = False
             outcome.status = "error"
-            outcome.error = f"could not record the poll: {_describe(exc)}"
+            outcome.error = f"could not record the poll: {describe(exc, MAX_ERROR_CHARS)}"
         outcome.seconds = time.monotonic() - started
         return outcome
 
@@ -475,8 +477,3 @@ class Poller:
                 retry_after=retry_after,
             ),
         }
-
-
-def _describe(exc: BaseException) -> str:
-    reason = getattr(exc, "orig", None) or exc
-    return f"{type(exc).__name__}: {reason}"[:MAX_ERROR_CHARS]

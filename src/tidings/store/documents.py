@@ -12,14 +12,13 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tidings.errors import NotFound
 from tidings.ingest import identity
 from tidings.models import Document, Parsed
 from tidings.store import articles as article_store
 from tidings.store import sources as source_store
-from tidings.store.schema import articles
 
 Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
 
@@ -95,14 +94,6 @@ def source_id_of(connection: Connection, url: str | None) -> int | None:
         return source_store.by_url(connection, url).id
     except NotFound:
         return None
-
-
-def has_articles(connection: Connection, source_id: int) -> bool:
-    """Whether any article is stored under the source yet (its first fetch is still due)."""
-    found = connection.execute(
-        select(articles.c.id).where(articles.c.source_id == source_id).limit(1)
-    ).first()
-    return found is not None
 
 
 def _host(url: str | None) -> str | None:

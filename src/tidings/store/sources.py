@@ -166,10 +166,7 @@ def add_many(
         )
     }
     urls = [u for u, _, _ in outlines]
-    found = {
-        r.url: _to_source(r)
-        for r in connection.execute(select(sources).where(sources.c.url.in_(urls)))
-    }
+    found = {s.url: s for s in by_urls(connection, urls)}
     for url, title, site_url in outlines:
         known = found[url]
         if known.id not in new_ids and known.title is None and (title or site_url):

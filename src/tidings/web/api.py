@@ -97,8 +97,8 @@ def _signed_in(request: Request, session: Session, status: int) -> JSONResponse:
     "flood, 503 with Retry-After.",
 )
 async def sign_up(request: Request, body: Credentials) -> JSONResponse:
-    async with guard(request).slot():  # hashing takes 64 MB for a moment
-        session = await run_in_threadpool(_tidings(request).sign_up, body.name, body.password)
+    store = _tidings(request)
+    session = await guard(request).hashing(lambda: store.sign_up(body.name, body.password))
     return _signed_in(request, session, 201)
 
 

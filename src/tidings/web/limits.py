@@ -7,13 +7,13 @@ field."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tidings.safety import has_nul, has_surrogate
 from tidings.web.errors import error_body
 
 MAX_BODY = 64 * 1024  # far above any real form or JSON request here
@@ -153,9 +153,9 @@ def _bad_in_body(kind: str, body: bytes) -> tuple[str, str] | None:
 
 def _bad_in_json(value: Any, where: str) -> tuple[str, str] | None:
     if isinstance(value, str):
-        if "\x00" in value:
+        if has_nul(value):
             return where, _NUL
-        if _SURROGATES.search(value):
+        if has_surrogate(value):
             return where, _SURROGATE
         return None
     if isinstance(value, dict):
@@ -169,6 +169,3 @@ def _bad_in_json(value: Any, where: str) -> tuple[str, str] | None:
             if found:
                 return found
     return None
-
-
-_SURROGATES = re.compile("[\ud800-\udfff]")

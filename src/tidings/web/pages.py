@@ -33,7 +33,6 @@ from fastapi.templating import Jinja2Templates
 
 from tidings.errors import Conflict, InputError, NotFound, TidingsError
 from tidings.library import Tidings
-from tidings.safety import MAX_INT64
 from tidings.store.accounts import Session
 from tidings.web.api import feed_url
 from tidings.web.auth import SESSION_COOKIE, same_secret, set_cookie, set_session_cookie
@@ -162,8 +161,7 @@ async def _account(
         )  # fmt: skip
     try:
         if signing_up:
-            async with guard(request).slot():  # hashing takes 64 MB for a moment
-                session = await run_in_threadpool(store.sign_up, name, password)
+            session = await guard(request).hashing(lambda: store.sign_up(name, password))
         else:
             session = await guard(request).attempt(
                 account=name,
@@ -353,8 +351,6 @@ def add_source(request: Request, csrf: Field, url: Field, tasks: BackgroundTasks
 @router.post("/settings/sources/remove")
 def remove_source(request: Request, csrf: Field, source: Field) -> Response:
     session = _signed_in(request, csrf)
-    if source.isdigit() and (not source.isascii() or int(source) > MAX_INT64):
-        return _settings(request, session, 404, message=f"no source with id {source}")
     try:
         gone = _tidings(request).unsubscribe(session.reader.id, source)
     except TidingsError as exc:

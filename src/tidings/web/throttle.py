@@ -111,6 +111,12 @@ class PasswordGuard:
             self._counts.pop(keys[0], None)
         return result
 
+    async def hashing(self, work: Callable[[], T]) -> T:
+        """``work`` (which hashes a password: sign-up) in a worker thread, in one of the
+        slots, without counting failures: a taken name is no guess at a password."""
+        async with self.slot():
+            return await run_in_threadpool(work)
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """One of the few password-check slots (sign-up hashes a password too), waiting
