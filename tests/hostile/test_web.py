@@ -169,6 +169,22 @@ def test_a_nul_anywhere_in_the_input_is_422_naming_it_on_every_database(
     assert [f["field"] for f in error["fields"]] == [field]
 
 
+@pytest.mark.parametrize("depth", [900, 20_000])
+def test_a_deeply_nested_json_body_is_refused_as_bad_input_not_a_server_error(
+    browser: TestClient, depth: int
+) -> None:
+    """Nesting past what the parser takes, with a \\u escape that makes the NUL check look
+    inside: a 4xx saying the body is wrong, never a 500 (and a NUL inside is still found)."""
+    token = browser.post(
+        "/api/v1/accounts", json={"name": _name("nester"), "password": PASSWORD}
+    ).json()["token"]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    for inner in (b'"\\u0041"', b'"\\u0000"'):
+        body = b'{"kind": "open", "x": ' + b"[" * depth + inner + b"]" * depth + b"}"
+        answer = browser.post("/api/v1/events", content=body, headers=headers)
+        assert 400 <= answer.status_code < 500, (depth, inner, answer.text[:200])
+
+
 def test_a_reader_named_with_a_control_character_still_gets_a_valid_atom_feed(
     browser: TestClient, store: Tidings
 ) -> None:

@@ -146,26 +146,26 @@ def _bad_in_body(kind: str, body: bytes) -> tuple[str, str] | None:
         return None
     try:
         document = json.loads(body)
-    except ValueError:
-        return None  # the route's own parsing names the body
+    except (ValueError, RecursionError):  # not JSON, or nested past what json reads
+        return None  # the route's own parsing refuses the body, naming it
     return _bad_in_json(document, "body")
 
 
-def _bad_in_json(value: Any, where: str) -> tuple[str, str] | None:
-    if isinstance(value, str):
-        if has_nul(value):
-            return where, _NUL
-        if has_surrogate(value):
-            return where, _SURROGATE
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _bad_in_json(key, where) or _bad_in_json(item, f"{where}.{key}")
-            if found:
-                return found
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            found = _bad_in_json(item, f"{where}.{i}")
-            if found:
-                return found
+def _bad_in_json(document: Any, where: str) -> tuple[str, str] | None:
+    """The first string (key or value) holding a NUL or a lone surrogate, and where. Walked
+    with a stack, not recursion: a body may nest as deep as the JSON parser allows."""
+    stack: list[tuple[Any, str]] = [(document, where)]
+    while stack:
+        value, at = stack.pop()
+        if isinstance(value, str):
+            if has_nul(value):
+                return at, _NUL
+            if has_surrogate(value):
+                return at, _SURROGATE
+        elif isinstance(value, dict):
+            for key, item in reversed(value.items()):
+                stack.append((item, f"{at}.{key}"))
+                stack.append((key, at))
+        elif isinstance(value, list):
+            stack.extend((item, f"{at}.{i}") for i, item in reversed(list(enumerate(value))))
     return None
