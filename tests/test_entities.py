@@ -143,13 +143,14 @@ def test_noise_is_dropped(extractor: EntityExtractor) -> None:
         Mention("Monday", "DATE", 10, 1),
         Mention("$5 million", "MONEY", 11, 3),
     ]
+    outlets = [Mention("“Reuters,", "ORG", 21, 3), Mention("the BBC’s", "ORG", 22, 3)]
     kept = [
         Mention("The Kremlin’s", "ORG", 20, 3),
-        Mention("“Reuters,", "ORG", 21, 3),
+        Mention("“Rosneft,", "ORG", 23, 3),
     ]
-    assert canonical_entities(junk + kept) == [
+    assert canonical_entities(junk + outlets + kept) == [
         Entity("Kremlin", "organisation", 1),
-        Entity("Reuters", "organisation", 1),
+        Entity("Rosneft", "organisation", 1),
     ]
 
     page = "Advertisement\n\nPhoto: VCG via Getty Images\n\nThe Kremlin’s spokesman spoke."

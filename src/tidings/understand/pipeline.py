@@ -18,7 +18,14 @@ from sqlalchemy import Connection, Engine
 
 from tidings.store import stories as story_store
 from tidings.store import understanding as store
-from tidings.stories.similarity import WINDOW, StoryFeatures, choose_story
+from tidings.stories.similarity import (
+    WINDOW,
+    StoryFeatures,
+    choose_story,
+    entity_keys,
+    lead_key,
+    story_features,
+)
 from tidings.understand.embeddings import Embedder, article_text, default_embedder
 from tidings.understand.entities import EntityExtractor, default_extractor
 from tidings.understand.keypoints import key_points
@@ -94,6 +101,8 @@ class Understander:
         report = UnderstandReport()
         with engine.connect() as connection:
             total = store.count_pending(connection, everything=everything)
+        if progress:
+            progress(0, total)  # a count before the first batch, not "0/?"
         after_id = 0
         while True:
             with engine.connect() as connection:
@@ -106,8 +115,9 @@ class Understander:
             understood = self._understand(batch, report)
             with engine.begin() as connection:
                 now = datetime.now(UTC)
-                for article, result in zip(batch, understood, strict=True):
-                    store.save(connection, article.id, result, now=now)
+                store.save_many(
+                    connection, [(a.id, r) for a, r in zip(batch, understood, strict=True)], now=now
+                )
                 self._group(connection, batch, understood, report, now)
             report.articles += len(batch)
             if progress:
@@ -124,7 +134,7 @@ class Understander:
         embedding = self._pool.submit(
             self.embedder.embed, [article_text(a.title, a.paragraphs) for a in batch]
         )
-        entities = self.extractor.extract(entity_texts)
+        entities = self.extractor.extract(entity_texts, sources=[a.source for a in batch])
         vectors = embedding.result()
         empty = [not (a.title.strip() or any(p.strip() for p in a.paragraphs)) for a in batch]
         sections = self.sections.classify(
@@ -167,14 +177,27 @@ class Understander:
         """
         times = [a.when for a in batch]
         members = store.members_between(connection, min(times) - WINDOW, max(times) + WINDOW)
+        # Each member's features once per batch, not once per article compared with it; its
+        # lead is its heaviest entity (names come heaviest first).
+        heaviest = store.topic_names(connection, [m.article_id for m in members], origin="entity")
+        known = {
+            m.article_id: StoryFeatures(
+                m.vector,
+                entity_keys(m.entities),
+                m.when,
+                lead=lead_key(heaviest.get(m.article_id, ())),
+            )
+            for m in members
+        }
         touched: set[int] = set()
         for article, result in zip(batch, understood, strict=True):
             if article.story_id is not None:
                 continue
             names = frozenset(name for name, _, _ in result.entities)
-            features = StoryFeatures(vector=result.vector, entities=names, published=article.when)
+            mentions = [(name, count) for name, _, count in result.entities]
+            features = story_features(result.vector, mentions, article.when)
             near = [
-                (m.story_id, StoryFeatures(m.vector, m.entities, m.when))
+                (m.story_id, known[m.article_id])
                 for m in members
                 if abs(m.when - article.when) <= WINDOW
             ]
@@ -191,6 +214,7 @@ class Understander:
                     article.id, story_id, result.vector, names, article.when, article.source
                 )
             )
+            known[article.id] = features
         story_store.refresh(connection, touched, now=now)
 
 
