@@ -14,6 +14,7 @@ gzip mtime 0), so rebuilding from the same input gives the same bytes.
 from __future__ import annotations
 
 import argparse
+import csv
 import gzip
 import io
 import json
@@ -25,13 +26,25 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "wikinews"
-DEFAULT_OUT = ROOT / "src" / "tidings" / "demo" / "data" / "wikinews.jsonl.gz"
-RECENT_FILE = "wikinews_2019_2021.jsonl"
+DEFAULT_UCI = ROOT.parent / "shared" / "data" / "stories" / "uci_news_aggregator_2014-03-10.tsv.gz"
+DATA = ROOT / "src" / "tidings" / "demo" / "data"
+DEFAULT_OUT = DATA / "wikinews.jsonl.gz"
+UCI_OUT = DATA / "uci_news_aggregator.jsonl.gz"
 OLDER_FILE = "wikinews_2004_2018.jsonl"
-OLDER_COUNT = 2500  # most recent 2004–2018 articles to keep
-MIN_CHARS = 400  # shorter 2004–2018 texts are mostly stubs and link lists
+OLDER_COUNT = 2500  # most recent Wikinews articles up to the cut-off
+# The demo is the news as it stood when the UCI window ends (12 March 2014, 04:49 UTC): every
+# Wikinews article kept is from before, so the multi-outlet headlines are its newest stories.
+CUTOFF = "2014-03-12"
+MIN_CHARS = 400  # shorter texts are mostly stubs and link lists
 MAX_BYTES = 6_000_000
 SOURCE = "Wikinews"
+UCI_ID_PREFIX = "uci-news-aggregator:"  # tidings.demo.licence reads it to credit the data set
+UCI_CATEGORIES = {
+    "b": "Business",
+    "e": "Entertainment",
+    "t": "Science and technology",
+    "m": "Health",
+}
 
 # --- cleaning ---------------------------------------------------------------------------------
 
@@ -156,6 +169,43 @@ def _drop_repeated_lead(text: str) -> str:
     return text
 
 
+# A sentence ends at . ! or ? (and a closing quote or bracket) before a capital or digit …
+_SENTENCE_END = re.compile(r"(?<=[.!?])([\"'”’)]?)\s+(?=[\"'“‘(]?[A-Z0-9])")
+# … unless the word before is an abbreviation or an initial ("Mr. Smith", "George W. Bush").
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Lt|Col|Sgt|Capt|Rep|Sen|Gov|Prof|Rev|No|Nos|Inc|Co|"
+    r"Corp|Ltd|vs|etc|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec|Mt|Ft|approx)|\b[A-Z]|"
+    r"\b(?:[A-Za-z]\.){1,3}[A-Za-z])\.$"
+)
+PARAGRAPH_CHARS = 320  # a news paragraph: two or three sentences
+
+
+def paragraphs(text: str) -> list[str]:
+    """The export's one block of text as news paragraphs: sentences grouped two or three at a
+    time (the exports lost the paragraph breaks; a wall of text is hard to read)."""
+    out: list[str] = []
+    for block in text.split("\n\n"):
+        sentences: list[str] = []
+        start = 0
+        for match in _SENTENCE_END.finditer(block):
+            head = block[start : match.start()] + match.group(1)
+            if _ABBREVIATION.search(block[start : match.start()]):
+                continue
+            sentences.append(head.strip())
+            start = match.end()
+        sentences.append(block[start:].strip())
+        current: list[str] = []
+        for sentence in filter(None, sentences):
+            current.append(sentence)
+            size = sum(len(s) for s in current)
+            if len(current) >= 3 or (len(current) >= 2 and size >= PARAGRAPH_CHARS) or size > 600:
+                out.append(" ".join(current))
+                current = []
+        if current:
+            out.append(" ".join(current))
+    return out
+
+
 def usable(text: str, min_chars: int) -> bool:
     """Long enough, and free of markup that cleaning could not take out."""
     if len(text) < min_chars or not (text[:1].isupper() or text[:1].isdigit()):
@@ -195,20 +245,38 @@ def demo_record(row: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 def select(source: Path, older_count: int = OLDER_COUNT) -> list[dict[str, Any]]:
-    """Every 2019–2021 article with text, plus the most recent usable 2004–2018 ones."""
+    """The most recent usable Wikinews articles up to the cut-off, split into paragraphs."""
     picked = [
-        demo_record(row, text)
-        for row in read_jsonl(source / RECENT_FILE)
-        if is_article(row) and usable(text := clean_text(row.get("text") or ""), 1)
-    ]
-    older = [
-        demo_record(row, text)
+        demo_record(row, "\n\n".join(paragraphs(text)))
         for row in read_jsonl(source / OLDER_FILE)
-        if is_article(row) and usable(text := clean_text(row.get("text") or ""), MIN_CHARS)
+        if is_article(row)
+        and row["published"] <= CUTOFF
+        and usable(text := clean_text(row.get("text") or ""), MIN_CHARS)
     ]
-    older.sort(key=_order)
-    picked.extend(older[-older_count:])
-    return sorted(picked, key=_order)
+    picked.sort(key=_order)
+    return picked[-older_count:]
+
+
+def uci_records(path: Path) -> list[dict[str, Any]]:
+    """UCI News Aggregator rows as headline-only JSON Lines records, one per outlet's story.
+
+    The file's story ids are left out on purpose: tidings must find the stories itself.
+    """
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as rows:
+        reader = csv.DictReader(rows, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [
+            {
+                "id": UCI_ID_PREFIX + row["id"],
+                "title": " ".join(row["title"].split()),
+                # The crawl escaped query marks ("story\\?track=rss"); the outlet's link has none.
+                "url": row["url"].replace("\\?", "?"),
+                "published": row["timestamp"],
+                "categories": [UCI_CATEGORIES.get(row["category"], row["category"])],
+                "source": " ".join(row["publisher"].split()),
+            }
+            for row in reader
+            if row["title"].strip() and row["url"].startswith(("http://", "https://"))
+        ]
 
 
 def _order(record: dict[str, Any]) -> tuple[str, str]:
@@ -230,15 +298,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--older", type=int, default=OLDER_COUNT, help="2004–2018 articles")
+    parser.add_argument("--older", type=int, default=OLDER_COUNT, help="Wikinews articles")
+    parser.add_argument("--uci", type=Path, default=DEFAULT_UCI, help="UCI News Aggregator TSV")
+    parser.add_argument("--uci-out", type=Path, default=UCI_OUT)
+    parser.add_argument(
+        "--understand",
+        action="store_true",
+        help="also understand the pack (models, minutes) and write what was found beside it",
+    )
     args = parser.parse_args(argv)
     records = select(args.source, args.older)
     size = write_pack(records, args.out)
     years = sorted({r["published"][:4] for r in records})
     print(f"{args.out}: {len(records)} articles ({years[0]}–{years[-1]}), {size:,} bytes")
-    if size > MAX_BYTES:
-        print(f"pack is larger than {MAX_BYTES:,} bytes", file=sys.stderr)
+    headlines = uci_records(args.uci)
+    uci_size = write_pack(headlines, args.uci_out)
+    print(f"{args.uci_out}: {len(headlines)} headlines, {uci_size:,} bytes")
+    if size + uci_size > MAX_BYTES:
+        print(f"packs are larger than {MAX_BYTES:,} bytes", file=sys.stderr)
         return 1
+    if args.understand:
+        from tidings.demo.understood import build
+
+        build(progress=print)
     return 0
 
 

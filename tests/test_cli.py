@@ -132,6 +132,15 @@ def test_the_demo_command_loads_the_bundled_corpus_once(db: str) -> None:
     assert json.loads(out)["ingest"]["added"] == 0
 
 
+def test_the_demo_command_needs_no_models_the_pack_is_already_understood(db: str) -> None:
+    code, out = run("demo", "--json", "--db", db)
+    report = json.loads(out)
+    assert code == 0
+    assert report["ingest"]["understood_from_pack"] == report["stored"] == 8866
+    assert report["understand"]["articles"] == 0  # nothing was left for the models
+    assert report["stories"] < 8866  # many outlets' headlines share a story
+
+
 def test_evaluate_pages_reports_how_much_text_was_found(shared: Path, tmp_path: Path) -> None:
     expected = json.loads((shared / "data/pages/expected.json").read_text())
     picked = dict(list(expected.items())[:3])

@@ -1,28 +1,41 @@
 """End to end in a real browser: headless Chromium (Debian's, driven by Playwright) against the
 app served over real HTTP on 127.0.0.1, doing what a reader does and checking what they see.
 
-The store is the seed page, the Guardian's feed (55 real articles across many topics) and one
-real event told by two outlets (a SemEval same-story pair), understood once for the module;
-each test signs up a reader of its own.
+The store is the seed page, the Guardian's feed (55 real articles across many topics), one
+real event told by two outlets (a SemEval same-story pair), a Wikinews article and a UCI News
+Aggregator headline (headline only), understood once for the module; each test signs up a
+reader of its own. Screenshots of each kind of page, at a laptop's and a phone's size, go to
+``test-artifacts/``.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import itertools
 import json
 import os
 import re
 import socket
+import struct
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from tidings.library import Tidings
 from tidings.rank.signals import Kind
@@ -43,6 +56,8 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "a long enough password"
 _names = itertools.count()
+LAPTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def _two_outlets(shared: Path, folder: Path) -> Path:
@@ -62,10 +77,33 @@ def _two_outlets(shared: Path, folder: Path) -> Path:
     return path
 
 
+def _demo_like(shared: Path, folder: Path) -> Path:
+    """What the demo is made of: a Wikinews article (its text CC BY 2.5) and a UCI News
+    Aggregator headline, which has no text (its card links out to the outlet)."""
+    with (shared / "data/wikinews/wikinews_2019_2021.jsonl").open(encoding="utf-8") as lines:
+        wikinews = next(r for r in map(json.loads, lines) if len(r.get("text") or "") > 2000)
+    wikinews["source"] = "Wikinews"  # as the demo pack names it
+    with gzip.open(shared / "data/stories/uci_news_aggregator_2014-03-10.tsv.gz", "rt") as rows:
+        uci = next(csv.DictReader(rows, delimiter="\t"))
+    headline = {
+        "id": f"uci-news-aggregator:{uci['id']}", "title": uci["title"],
+        "url": uci["url"].replace("\\?", "?"), "source": uci["publisher"],
+        "published": uci["timestamp"],
+    }  # fmt: skip
+    path = folder / "demo_like.jsonl"
+    path.write_text(json.dumps(wikinews) + "\n" + json.dumps(headline) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def store(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tidings]:
     folder = tmp_path_factory.mktemp("e2e")
-    inputs = [shared / SEED, shared / "data/feeds/guardian.rss", _two_outlets(shared, folder)]
+    inputs = [
+        shared / SEED,
+        shared / "data/feeds/guardian.rss",
+        _two_outlets(shared, folder),
+        _demo_like(shared, folder),
+    ]
     with understood_store("sqlite", folder, inputs) as tidings:
         yield tidings
 
@@ -237,17 +275,19 @@ def test_hiding_a_story_takes_it_out_of_the_feed_and_lists_it_under_hidden_and_w
 
     page.get_by_role("link", name="Hidden and why").click()
     page.wait_for_url("**/hidden")
-    listed = page.locator("ul.hidden > li").filter(has=page.locator(f"a[href='/stories/{target}']"))
-    expect(listed).to_have_count(1)
-    expect(listed.get_by_role("link")).to_have_text(headline)
-    expect(listed.locator(".why")).to_have_text("You hid this story")
+    group = page.locator("section.hidden-group[data-reason='hidden']")
+    expect(group).to_have_count(1)
+    expect(group.get_by_role("heading", level=2)).to_have_text("You hid this story — 1 story")
+    expect(group.locator(f"a[href='/stories/{target}']")).to_have_text(headline)
 
-    undo = listed.get_by_role("button", name="Show again")
-    expect(undo).to_have_count(1)
+    undo = group.get_by_role("button")
+    expect(undo).to_have_count(1)  # one undo, at the group's head
+    expect(undo).to_have_text("Show again")
     with page.expect_navigation():
         undo.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hidden and why")
-    expect(page.locator(f"ul.hidden a[href='/stories/{target}']")).to_have_count(0)
+    expect(page.get_by_role("status")).to_have_text("1 story is back in your feed.")
+    expect(page.locator(f"section.hidden-group a[href='/stories/{target}']")).to_have_count(0)
     # Back in the feed. It was already shown once, so it now ranks low; the "More stories"
     # pages cannot be walked to find it (their offsets shift as each page view re-ranks), so
     # ask the store for the whole feed.
@@ -385,3 +425,239 @@ def test_the_api_docs_render_with_nothing_from_another_site(page: Page) -> None:
     # fetch, which is the point; nothing else is refused.
     refused = [v for v in csp_violations(page) if "cdn.redoc.ly/redoc/logo-mini.svg" not in v]
     assert refused == []
+
+
+# -- a page that feels like a news app --------------------------------------------------------
+
+
+def _picture() -> bytes:
+    """A 160 × 120 PNG (a soft gradient) standing in for outlets' photos, served locally:
+    the screenshots show the layout with pictures, and nothing leaves 127.0.0.1."""
+    width, height = 160, 120
+    rows = b"".join(
+        b"\x00" + bytes(c for x in range(width) for c in (60 + x // 3, 110 + y // 2, 160))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"".join(
+        [b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", header), chunk(b"IDAT", zlib.compress(rows)),
+         chunk(b"IEND", b"")]
+    )  # fmt: skip
+
+
+PICTURE = _picture()
+
+
+def _offline(route: Route) -> None:
+    """Another site's picture is answered with the local one; anything else is refused."""
+    if route.request.resource_type == "image":
+        route.fulfill(status=200, content_type="image/png", body=PICTURE)
+    else:
+        route.abort()
+
+
+def _context(
+    browser: Browser, base_url: str, viewport: dict[str, int], scheme: str = "light"
+) -> BrowserContext:
+    context = browser.new_context(
+        base_url=base_url, viewport=viewport, color_scheme=scheme,  # type: ignore[arg-type]
+        device_scale_factor=1,
+    )  # fmt: skip
+    context.set_default_timeout(15_000)
+    context.add_init_script(_WATCH_CSP)
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), _offline)
+    return context
+
+
+def _shoot(page: Page, name: str, *, whole: bool = False) -> Path:
+    """A screenshot in test-artifacts/ of what the reader sees (the viewport; ``whole``:
+    the whole page, for an article's end: its "Read at" link and licence)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    shot = artifacts() / f"{name}.png"
+    shot.unlink(missing_ok=True)
+    page.screenshot(path=shot, full_page=whole)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return shot
+
+
+def _boxes(page: Page) -> list[dict[str, float]]:
+    return [b for c in cards(page).all() if (b := c.bounding_box())]
+
+
+def _fully_shown(page: Page, viewport: dict[str, int]) -> int:
+    return sum(
+        1 for b in _boxes(page) if b["y"] >= 0 and b["y"] + b["height"] <= viewport["height"]
+    )
+
+
+def _multi_outlet_story(page: Page) -> str:
+    link = page.locator("p.meta a.outlets").first
+    return (link.get_attribute("href") or "").rsplit("/", 1)[1]
+
+
+def _article_with_text(store: Tidings) -> int:
+    return next(a.id for a in store.articles(limit=200) if a.url and "wikinews.org" in a.url)
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("1280x900", LAPTOP), ("390x844", PHONE)])
+def test_screenshots_of_each_page_at_laptop_and_phone_size_in_light_and_dark(
+    browser: Browser, base_url: str, store: Tidings, size: str, viewport: dict[str, int]
+) -> None:
+    """Feed (light and dark), story, article and onboarding pages, as a reader sees them;
+    the feed shows several compact cards a screen, in two columns on a laptop and one on a
+    phone, and no page breaks the security policy."""
+    for scheme in ("light", "dark"):
+        context = _context(browser, base_url, viewport, scheme)
+        try:
+            page = context.new_page()
+            sign_up(page, f"screens {size} {scheme}")
+            _shoot(page, f"onboarding-{size}-{scheme}")
+            pick_topics(page, ["Sport", "Environment"])
+            expect(cards(page).first).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            _shoot(page, f"feed-{size}-{scheme}")
+            boxes = _boxes(page)
+            columns = {round(b["x"]) for b in boxes}
+            if viewport is LAPTOP:
+                assert len(columns) == 2, columns  # two columns on a wide screen
+                assert _fully_shown(page, viewport) >= 4
+            else:
+                assert len(columns) == 1, columns  # one column on a phone
+                assert _fully_shown(page, viewport) >= 2
+                assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            dark = scheme == "dark"
+            assert (background == "rgb(17, 19, 22)") is dark, background
+
+            story = _multi_outlet_story(page)
+            page.goto(f"/stories/{story}")
+            expect(
+                page.get_by_role("img", name="Timeline of the story across outlets")
+            ).to_be_visible()
+            _shoot(page, f"story-{size}-{scheme}")
+            page.goto(f"/articles/{_article_with_text(store)}")
+            expect(page.get_by_role("link", name="Read at Wikinews →")).to_be_visible()
+            _shoot(page, f"article-{size}-{scheme}", whole=True)
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            assert csp_violations(page) == []
+        finally:
+            context.close()
+
+
+def test_missing_and_failing_pictures_give_way_to_a_placeholder(page: Page) -> None:
+    """Every other site is unreachable here, so each outlet's photo fails to load: no card
+    shows a broken image, each shows the neutral placeholder with its source's initial."""
+    sign_up(page, "offline")
+    page.goto("/")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # lazy pictures load too
+    expect(page.locator(".thumb-box img")).to_have_count(0)
+    boxes = page.locator("li.card .thumb-box")
+    expect(boxes).to_have_count(cards(page).count())
+    first = boxes.first
+    letter = first.get_attribute("data-initial")
+    assert letter and len(letter) == 1
+    shown = first.evaluate("b => getComputedStyle(b, '::before').content")
+    assert shown == f'"{letter}"'
+    broken = page.evaluate(
+        "[...document.images].filter(i => i.complete && i.naturalWidth === 0"
+        " && i.checkVisibility()).length"
+    )
+    assert broken == 0
+
+
+def test_cards_show_source_badges_relative_times_and_the_full_date_on_hover(page: Page) -> None:
+    sign_up(page, "times")
+    page.goto("/")
+    card = cards(page).first
+    expect(card.locator(".badge")).to_have_text(re.compile(r"^\w$"))
+    when = card.locator("p.meta time, p.meta .undated").first
+    text = when.inner_text()
+    assert re.fullmatch(r"just now|\d+ min ago|\d+ h ago|\d+ d ago|\d+ \w{3} \d{4}|undated", text)
+    if text != "undated":
+        assert re.fullmatch(
+            r"\w+day \d+ \w+ \d{4}, \d\d:\d\d UTC", when.get_attribute("title") or ""
+        )
+
+
+def test_keyboard_shortcuts_move_open_save_and_hide_but_never_while_typing(
+    page: Page, store: Tidings
+) -> None:
+    reader = sign_up(page, "keys")
+    page.goto("/")
+    page.keyboard.press("j")
+    expect(cards(page).nth(0)).to_be_focused()
+    page.keyboard.press("j")
+    expect(cards(page).nth(1)).to_be_focused()
+    outline = cards(page).nth(1).evaluate("c => getComputedStyle(c).outlineStyle")
+    assert outline != "none"  # the reader sees where they are
+    page.keyboard.press("k")
+    expect(cards(page).nth(0)).to_be_focused()
+
+    help_box = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(help_box).to_be_hidden()
+    page.keyboard.press("?")
+    expect(help_box).to_be_visible()
+    for key in "jkosh?":
+        expect(help_box.locator("kbd", has_text=re.compile(rf"^{re.escape(key)}$"))).to_have_count(
+            1
+        )
+    page.keyboard.press("Escape")
+    expect(help_box).to_be_hidden()
+
+    # s saves the card in focus; the page comes back on the same card
+    page.keyboard.press("j")
+    second = cards(page).nth(1)
+    saved = int(second.get_attribute("data-story") or 0)
+    expect(second).to_be_focused()
+    with page.expect_navigation():
+        page.keyboard.press("s")
+    expect(page.get_by_role("status")).to_have_text("Saved. Find it under Saved.")
+    expect(page.locator(f"li.card[data-story='{saved}']")).to_be_focused()
+    assert saved in [s.id for s in store.saved(reader)]
+
+    # h hides it: gone, and the focus is on the story that took its place
+    place = story_ids(page).index(str(saved))
+    with page.expect_navigation():
+        page.keyboard.press("h")
+    expect(page.locator(f"li.card[data-story='{saved}']")).to_have_count(0)
+    expect(cards(page).nth(place)).to_be_focused()
+
+    # o opens the card in focus
+    links = [c.locator("h2 a").get_attribute("href") or "" for c in cards(page).all()]
+    index = next(i for i, href in enumerate(links) if href.startswith("/articles/"))
+    page.goto("/")
+    for _ in range(index + 1):
+        page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_url(f"**{links[index]}")
+
+    # keys typed into a field are text, not shortcuts
+    page.goto("/settings")
+    field = page.get_by_label("Feed URL (RSS, Atom or JSON Feed)")
+    field.click()
+    page.keyboard.type("j?h")
+    expect(field).to_have_value("j?h")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
+    assert page.url.endswith("/settings")
+
+
+def test_a_missing_page_is_a_styled_404_with_a_way_back_and_the_site_has_an_icon(
+    page: Page,
+) -> None:
+    answer = page.goto("/no/such/page")
+    assert answer is not None and answer.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    back = page.get_by_role("link", name="Go to the front page")
+    expect(back).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.body).margin") == "0px"  # styled
+    assert csp_violations(page) == []
+    icon = page.request.get("/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
+    linked = page.locator("link[rel=icon]").first.get_attribute("href") or ""
+    assert page.request.get(linked).status == 200

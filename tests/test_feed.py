@@ -260,7 +260,11 @@ def test_the_terminal_feed_shows_ranked_stories_with_reasons(store: Tidings) -> 
     first = page["items"][0]
     assert first["reason"] == "You follow North Korea"
     assert {"story_id", "article", "outlets", "reason"} <= set(first)
-    assert first["article"]["title"].startswith("China vows")
+    # the reason is true of the article shown: North Korea is one of its topics
+    assert "North Korea" in {t["name"] for t in first["article"]["topics"]}
+    # the seed page (undated) is among them, but claims no date
+    (seed,) = [i for i in page["items"] if i["article"]["title"].startswith("China vows")]
+    assert seed["undated"] is True and seed["published"] is None
     unknown = runner.invoke(app, ["feed", "nobody at all", "--db", db])
     assert unknown.exit_code == 1 and "no reader named 'nobody at all'" in unknown.stderr
 

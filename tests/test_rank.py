@@ -130,3 +130,28 @@ def test_only_impressions_from_before_this_visit_and_within_a_week_count_as_seen
         (now - timedelta(days=8), 3),  # too long ago to hold against it
     ]
     assert profile.seen_before_visit(shown, now) == {2: 2}
+
+
+def test_a_screen_is_never_all_one_section() -> None:
+    k = 20
+    scores = np.linspace(2.0, 1.0, k)  # the twelve best are all sport
+    sections = ["sport"] * 12 + ["politics", "business", "science", "health"] * 2
+    primary = [f"topic {i}" for i in range(k)]  # no topic cap in the way
+    vectors = np.eye(k, dtype=np.float32)
+    order = diversity.diversify(scores, vectors, primary, 10, sections=sections)
+    screen = [sections[i] for i in order]
+    assert screen.count("sport") == diversity.PER_SECTION
+    assert len(set(screen)) >= 4
+    # with nothing else left, the rest still comes (the cap only waits, never drops)
+    everything = diversity.diversify(scores, vectors, primary, k, sections=sections)
+    assert sorted(everything) == list(range(k))
+
+
+def test_a_page_varies_its_reasons_where_another_true_one_exists() -> None:
+    follow = reasons.Reason("followed", "You follow Sport")
+    told = reasons.Reason("outlets", "Told by 4 outlets")
+    page = reasons.vary([[follow, told]] * 4 + [[follow]])
+    texts = [r.text for r in page]
+    assert texts[:2] == ["You follow Sport"] * 2  # the best reason first
+    assert texts[2:4] == ["Told by 4 outlets"] * 2  # then another true one
+    assert texts[4] == "You follow Sport"  # an item with no other reason keeps its own

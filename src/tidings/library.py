@@ -34,7 +34,7 @@ from tidings.store.stories import Story
 if TYPE_CHECKING:
     from tidings.poll import Poller, PollReport, SourceOutcome
     from tidings.rank.feed import FeedBuilder, FeedPage, Filtered
-    from tidings.rank.signals import Event
+    from tidings.rank.signals import Event, Muted
     from tidings.rank.training import TrainReport
     from tidings.understand.pipeline import Understander, UnderstandReport
 
@@ -51,7 +51,7 @@ MAX_TITLE_CHARS = 300
 # cannot even be stored
 _BAD_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
-__all__ = ["IngestResult", "OpmlImport", "Tidings"]
+__all__ = ["DemoLoad", "IngestResult", "OpmlImport", "Tidings"]
 
 
 def max_sources_per_reader() -> int:
@@ -68,6 +68,42 @@ def max_sources_per_reader() -> int:
     if value < 1:
         raise ValueError(f"{MAX_SOURCES_ENV}: {raw!r} is not a whole number of at least 1")
     return value
+
+
+@dataclass(slots=True)
+class DemoLoad:
+    """What loading the demo corpus did: one ingest result per part of the pack, and how many
+    articles took their understanding from the pack."""
+
+    results: list[IngestResult] = field(default_factory=list)
+    understood: int = 0
+
+    @property
+    def error(self) -> str | None:
+        return next((r.error for r in self.results if r.status == "error"), None)
+
+    @property
+    def added(self) -> int:
+        return sum(r.added for r in self.results)
+
+    @property
+    def updated(self) -> int:
+        return sum(r.updated for r in self.results)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(r.unchanged for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "understood_from_pack": self.understood,
+            "inputs": [
+                {k: v for k, v in r.to_dict().items() if k != "articles"} for r in self.results
+            ],
+        }
 
 
 @dataclass(slots=True)
@@ -185,11 +221,42 @@ class Tidings:
         with self.engine.begin() as connection:
             return documents.save(connection, doc, kind, parsed, now=_now(), progress=progress)
 
-    def load_demo(self, progress: Progress | None = None) -> IngestResult:
-        """Load the bundled Wikinews demo corpus (adds nothing the second time)."""
-        from tidings.demo import demo_document
+    def load_demo(self, progress: Progress | None = None, *, understood: bool = True) -> DemoLoad:
+        """Load the bundled demo corpus: Wikinews articles and the UCI News Aggregator's
+        multi-outlet headlines (adds nothing the second time). With ``understood``, what the
+        pack says about them (entities, sections, embeddings, stories) goes in too, so they
+        need no models: see :meth:`understand_demo`."""
+        from tidings.demo import demo_documents
 
-        return self.ingest_document(demo_document(), kind="jsonl", progress=progress)
+        docs = demo_documents()
+        total = sum(doc.data.count(b"\n") for doc in docs)
+        loaded = DemoLoad()
+        for doc in docs:
+            before = loaded.added + loaded.updated + loaded.unchanged
+
+            def step(done: int, _total: int, before: int = before) -> None:
+                if progress:
+                    progress(before + done, total)
+
+            loaded.results.append(self.ingest_document(doc, kind="jsonl", progress=step))
+        if understood:
+            loaded.understood = self.understand_demo()
+        return loaded
+
+    def understand_demo(self, progress: Progress | None = None) -> int:
+        """Give demo articles not yet understood what the shipped pack found in them, without
+        running the models; returns how many. Articles it does not match (changed since the
+        pack was built, or a store using another embedding model) stay pending for
+        :meth:`understand`."""
+        from tidings.demo import understood as pack
+        from tidings.understand.embeddings import MiniLMEmbedder
+
+        try:
+            return pack.apply(
+                self.engine, pack.read(), model=MiniLMEmbedder.name, progress=progress
+            )
+        finally:
+            self._changed()
 
     # -- understanding and stories --------------------------------------------------------
 
@@ -469,9 +536,20 @@ class Tidings:
     def unfollow(self, reader: str | int, what: str) -> str:
         return self._choose(reader, what, "unfollow")
 
-    def mute(self, reader: str | int, what: str) -> str:
-        """Keep a topic, entity or source out of the feed (listed under filtered)."""
-        return self._choose(reader, what, "mute")
+    def mute(self, reader: str | int, what: str) -> Muted:
+        """Keep a topic, entity or source out of the feed (listed under filtered). A mute
+        replaces a follow: the answer (its display name) says whether it did —
+        ``.unfollowed``, and ``.message`` such as "Muted North Korea (you no longer follow
+        it)"."""
+        from tidings.rank import profile
+        from tidings.rank.signals import Event, Kind, Muted
+
+        target, name = self._target(what, must_exist=True)
+        with self.engine.begin() as connection:
+            who = reader_store.get(connection, reader)
+            followed = target in profile.fold(event_store.for_reader(connection, who.id)).followed
+            event_store.append(connection, who.id, [Event(Kind.MUTE, _now(), target=target)])
+        return Muted(name, unfollowed=followed)
 
     def unmute(self, reader: str | int, what: str) -> str:
         return self._choose(reader, what, "unmute")

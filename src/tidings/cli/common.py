@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tidings.cli.progress import Meter
 from tidings.errors import TidingsError
 from tidings.library import Tidings
 from tidings.models import Article
@@ -44,27 +44,16 @@ Understand = Annotated[
 ]
 
 
-def progress_bar(description: str, *, quiet: bool) -> Progress:
-    """A transient bar on stderr, so stdout stays clean for ``--json``."""
-    return Progress(
-        TextColumn(f"[bold]{description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-        disable=quiet,
-    )
+def meter(description: str, *, quiet: bool) -> Meter:
+    """Progress on stderr (a bar on a terminal, log lines otherwise), so stdout stays clean
+    for ``--json``."""
+    return Meter(description, quiet=quiet, console=errors)
 
 
 def run_understand(tidings: Tidings, *, everything: bool = False, quiet: bool) -> UnderstandReport:
-    """Understand new (or all) articles with a progress bar: the models take minutes."""
-    with progress_bar("Understanding articles", quiet=quiet) as progress:
-        task = progress.add_task("understand", total=None)
-        return tidings.understand(
-            everything=everything,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    """Understand new (or all) articles with progress: the models take minutes."""
+    with meter("Understanding articles", quiet=quiet) as progress:
+        return tidings.understand(everything=everything, progress=progress)
 
 
 def open_store(db: str | None) -> Tidings:

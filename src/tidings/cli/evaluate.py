@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.status import Status
 
-from tidings.cli.common import AsJson, console, errors, fail, print_json
+from tidings.cli.common import AsJson, console, errors, fail, meter, print_json
 from tidings.errors import TidingsError
 
 app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
@@ -57,16 +57,8 @@ def evaluate_pages(
     if not (pages_dir / "expected.json").is_file():
         raise fail(f"{pages_dir}: no expected.json in this folder")
     parse = extraction.parse_page_as_capture if as_captures else extraction.parse_page
-    with Progress(
-        TextColumn("[bold]Extracting"), BarColumn(), MofNCompleteColumn(), console=errors,
-        transient=True, disable=as_json,
-    ) as progress:  # fmt: skip
-        task = progress.add_task("pages", total=None)
-        report = extraction.evaluate_pages(
-            pages_dir,
-            parse,
-            progress=lambda done, total: progress.update(task, completed=done, total=total),
-        )
+    with meter("Extracting", quiet=as_json) as progress:
+        report = extraction.evaluate_pages(pages_dir, parse, progress=progress)
     if as_json:
         print_json(
             {
@@ -122,7 +114,7 @@ def evaluate_mind(
                 train_dir=train,
                 seed=seed,
                 kind=kind,  # type: ignore[arg-type]
-                progress=None if as_json else lambda stage: status.update(stage),
+                progress=None if as_json else lambda stage: _stage(status, stage),
             )
         except (OSError, ValueError, TidingsError) as exc:
             raise fail(str(exc)) from exc
@@ -135,3 +127,11 @@ def evaluate_mind(
     for note in result.to_dict().get("notes", []):
         console.print(f"[dim]{escape(str(note))}[/]")
     console.print(f"Report: {report}  Chart: {chart}")
+
+
+def _stage(status: Status, stage: str) -> None:
+    """A new stage: the spinner's text on a terminal, a log line otherwise."""
+    if errors.is_terminal:
+        status.update(stage)
+    else:
+        errors.print(stage, highlight=False)

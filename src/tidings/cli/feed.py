@@ -15,9 +15,9 @@ from tidings.cli.common import (
     Db,
     console,
     fail,
+    meter,
     open_store,
     print_json,
-    progress_bar,
     reported,
 )
 from tidings.cli.readers import ReaderName
@@ -187,12 +187,9 @@ def train(
         return
     if kind not in ("lightgbm", "logistic"):
         raise fail(f"{kind}: the scorer kind must be lightgbm or logistic")
-    replaying = progress_bar("Replaying feeds", quiet=as_json)
-    with open_store(db) as tidings, reported(), replaying as bar:
-        task = bar.add_task("requests", total=None)
-        report = tidings.train(
-            kind=kind, progress=lambda done, total: bar.update(task, completed=done, total=total)
-        )
+    replaying = meter("Replaying feeds", quiet=as_json)
+    with open_store(db) as tidings, reported(), replaying as progress:
+        report = tidings.train(kind=kind, progress=progress)
     if as_json:
         print_json(report.to_dict())
         return

@@ -15,12 +15,12 @@ from tidings.cli.common import (
     console,
     errors,
     fail,
+    meter,
     open_store,
     print_json,
-    progress_bar,
     run_understand,
 )
-from tidings.library import IngestResult, Tidings
+from tidings.library import DemoLoad, IngestResult, Tidings
 
 app = typer.Typer()
 
@@ -63,20 +63,16 @@ def _run_ingest(
     quiet: bool,
 ) -> list[IngestResult]:
     results: list[IngestResult] = []
-    with progress_bar("Reading", quiet=quiet) as progress:
-        task = progress.add_task("articles", total=None)
-
-        def on_progress(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+    with meter("Reading", quiet=quiet) as progress:
 
         def on_skip(name: str, why: str) -> None:
             skipped.append((name, why))
 
-        found = tidings.ingest(inputs, kind=kind, progress=on_progress, skipped=on_skip)
+        found = tidings.ingest(inputs, kind=kind, progress=progress, skipped=on_skip)
         for result in found:
             results.append(result)
             if result.status == "error" and not quiet:
-                progress.console.print(f"[red]error:[/] {escape(result.error or '')}")
+                progress.print(f"[red]error:[/] {escape(result.error or '')}")
     return results
 
 
@@ -101,15 +97,10 @@ def _print_ingest_summary(results: list[IngestResult], skipped: list[tuple[str, 
 
 @app.command()
 def demo(understand: Understand = True, as_json: AsJson = False, db: Db = None) -> None:
-    """Load the bundled demo corpus (English Wikinews) and list what is stored."""
+    """Load the bundled demo corpus (Wikinews articles and multi-outlet headlines) and list
+    what is stored."""
     with open_store(db) as tidings:
-        with progress_bar("Loading the Wikinews demo corpus", quiet=as_json) as progress:
-            task = progress.add_task("demo", total=None)
-            result = tidings.load_demo(
-                progress=lambda done, total: progress.update(task, completed=done, total=total)
-            )
-        if result.status == "error":
-            raise fail(result.error or "the demo corpus could not be loaded")
+        result = load_demo(tidings, understand=understand, quiet=as_json)
         report = run_understand(tidings, quiet=as_json) if understand else None
         latest = tidings.articles(limit=15)
         total = tidings.article_count()
@@ -126,7 +117,8 @@ def demo(understand: Understand = True, as_json: AsJson = False, db: Db = None) 
         return
     console.print(
         f"Demo corpus: {result.added} added, {result.updated} updated, "
-        f"{result.unchanged} unchanged. {total} articles and {stories} stories stored in all."
+        f"{result.unchanged} unchanged ({result.understood} understood from the pack). "
+        f"{total} articles and {stories} stories stored in all."
     )
     console.print(articles_table(latest, "Newest stored articles"))
     console.print("See one with [bold]tidings articles show ID[/].")
@@ -134,6 +126,19 @@ def demo(understand: Understand = True, as_json: AsJson = False, db: Db = None) 
         "Your own feed: [bold]tidings topics[/], then [bold]tidings readers add you "
         "--follow 'Barack Obama'[/] and [bold]tidings feed you[/]."
     )
+
+
+def load_demo(tidings: Tidings, *, understand: bool, quiet: bool) -> DemoLoad:
+    """The demo corpus into the store with progress, then (``understand``) what the pack
+    knows about it; exits with the reason if a part could not be read."""
+    with meter("Loading the demo corpus", quiet=quiet) as progress:
+        result = tidings.load_demo(progress=progress, understood=False)
+    if result.error:
+        raise fail(result.error)
+    if understand:
+        with meter("Adding what the demo pack understood", quiet=quiet) as progress:
+            result.understood = tidings.understand_demo(progress=progress)
+    return result
 
 
 @app.command("understand")

@@ -19,9 +19,9 @@ from tidings.cli.common import (
     Understand,
     console,
     errors,
+    meter,
     open_store,
     print_json,
-    progress_bar,
     run_understand,
 )
 from tidings.poll import Poller, PollReport, SourceOutcome
@@ -113,13 +113,13 @@ def poll(
 
 def _poll_once(poller: Poller, *, everything: bool, quiet: bool) -> PollReport:
     total = poller.due_count(everything=everything)
-    with progress_bar("Polling sources", quiet=quiet) as progress:
-        task = progress.add_task("poll", total=total or None)
+    with meter("Polling sources", quiet=quiet) as progress:
+        progress(0, total or None)
 
         def on_outcome(outcome: SourceOutcome) -> None:
-            progress.advance(task)
+            progress.advance()
             if outcome.status == "error" and not quiet:
-                progress.console.print(
+                progress.print(
                     f"[red]error:[/] {escape(outcome.url)}: {escape(outcome.error or '')}"
                 )
 

@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from tidings.cli.common import Db, console, open_store, progress_bar, run_understand
+from tidings.cli.common import Db, console, open_store, run_understand
+from tidings.cli.ingest import load_demo
 from tidings.errors import TidingsError
 
 app = typer.Typer()
@@ -74,13 +75,9 @@ def serve(
         tidings.close()
         raise typer.BadParameter("an in-memory database cannot be shared by workers")
     if demo and tidings.article_count() == 0:
-        console.print("An empty store: loading the Wikinews demo corpus first.")
-        with progress_bar("Loading the Wikinews demo corpus", quiet=False) as progress:
-            task = progress.add_task("demo", total=None)
-            tidings.load_demo(
-                progress=lambda done, total: progress.update(task, completed=done, total=total)
-            )
-        run_understand(tidings, quiet=False)
+        console.print("An empty store: loading the demo corpus first.")
+        load_demo(tidings, understand=True, quiet=False)
+        run_understand(tidings, quiet=False)  # whatever the pack did not cover
     many = f", {workers} workers" if workers > 1 else ""
     console.print(
         f"Serving on http://{host}:{port}/ (API at /api/v1, schema at /openapi.json{many})"

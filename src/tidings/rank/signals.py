@@ -49,3 +49,21 @@ class Event:
     value: float | None = None
     request: str | None = None
     id: int = 0
+
+
+class Muted(str):
+    """What muting answers: the display name of what was muted (a ``str``, as every choice
+    answers), and whether the reader followed it until then — a mute replaces a follow, and
+    the reader is told so rather than finding it silently gone."""
+
+    unfollowed: bool
+
+    def __new__(cls, name: str, *, unfollowed: bool) -> Muted:
+        muted = super().__new__(cls, name)
+        muted.unfollowed = unfollowed
+        return muted
+
+    @property
+    def message(self) -> str:
+        note = " (you no longer follow it)" if self.unfollowed else ""
+        return f"Muted {self}{note}"

@@ -4,7 +4,7 @@ its articles, topic keys, main topic and lead embedding."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -15,6 +15,8 @@ from tidings.store.schema import article_embeddings, article_topics, articles, s
 from tidings.store.understanding import vector_from_bytes
 
 _CHUNK = 500  # ids per IN (...) list: under every backend's bound-parameter limit
+_FLOOR = datetime.min.replace(tzinfo=UTC)
+UNDATED_SHARE = 10  # at least 1/UNDATED_SHARE of the newest stories may be undated ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +25,7 @@ class PoolStory:
     headline: str
     lead_article_id: int
     outlets: int
-    when: datetime | None  # its newest article's time
+    when: datetime | None  # its newest article's publication time; None: none is dated
     articles: tuple[tuple[int, str | None], ...]  # (article id, source), newest first
     topics: frozenset[str]  # topic keys of all its articles
     primary: str | None  # its lead's heaviest entity or label: what diversity caps
@@ -31,19 +33,36 @@ class PoolStory:
     vector: np.ndarray | None  # the lead article's embedding
     mixed: bool = False  # its articles come from more than one source
     lead_source: str | None = None
+    section: str | None = None  # its lead's section key: a screen is not all one section
+    # article id → its own topic keys: a reason names what the article shown is about
+    article_topics: dict[int, frozenset[str]] = field(default_factory=dict)
 
 
 def newest(connection: Connection, limit: int) -> list[PoolStory]:
-    ids = connection.execute(
+    """The ``limit`` newest dated stories, then the undated ones that arrived last: at least
+    a tenth of ``limit`` of them (whatever is left when there are fewer dated stories), so
+    an undated capture is still seen, without a date it does not have."""
+    dated = list(
+        connection.execute(
+            select(stories.c.id)
+            .where(stories.c.last_published.is_not(None))
+            .order_by(stories.c.last_published.desc(), stories.c.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+    undated = connection.execute(
         select(stories.c.id)
-        .order_by(stories.c.last_published.desc().nulls_last(), stories.c.id.desc())
-        .limit(limit)
+        .where(stories.c.last_published.is_(None))
+        .order_by(stories.c.created_at.desc(), stories.c.id.desc())
+        .limit(max(limit // UNDATED_SHARE, limit - len(dated)))
     ).scalars()
-    return load(connection, list(ids))
+    return load(connection, [*dated, *undated])
 
 
 def about(connection: Connection, keys: Iterable[str], limit: int) -> list[int]:
-    """Ids of the newest stories with an article carrying any of these topic keys.
+    """Ids of the newest stories with an article carrying any of these topic keys: by
+    publication date, then the undated ones (a page capture), last arrived first — an
+    undated story is never "the newest" of its topic for the day it was ingested.
 
     Reads the newest articles of each topic id in index order (``topic_id, article_id``),
     so a topic with ten thousand articles costs no more than one with ten.
@@ -59,7 +78,8 @@ def about(connection: Connection, keys: Iterable[str], limit: int) -> list[int]:
                     .limit(limit * 3)
                 ).scalars()
             )
-    newest: dict[int, datetime | None] = {}
+    published: dict[int, datetime] = {}  # story → its newest publication date
+    arrived: dict[int, datetime] = {}  # story → when its newest article arrived
     ids = sorted(article_ids)
     for start in range(0, len(ids), _CHUNK):
         for r in connection.execute(
@@ -67,11 +87,14 @@ def about(connection: Connection, keys: Iterable[str], limit: int) -> list[int]:
                 articles.c.id.in_(ids[start : start + _CHUNK]), articles.c.story_id.is_not(None)
             )
         ):
-            when = r.published_at or r.fetched_at
-            if r.story_id not in newest or (when and (newest[r.story_id] or when) <= when):
-                newest[r.story_id] = when
-    floor = datetime.min.replace(tzinfo=UTC)
-    return sorted(newest, key=lambda story: newest[story] or floor, reverse=True)[:limit]
+            if r.published_at is not None:
+                published[r.story_id] = max(r.published_at, published.get(r.story_id, _FLOOR))
+            arrived[r.story_id] = max(r.fetched_at, arrived.get(r.story_id, _FLOOR))
+
+    def newest_first(story: int) -> tuple[bool, datetime]:
+        return (story in published, published.get(story) or arrived[story])
+
+    return sorted(arrived, key=newest_first, reverse=True)[:limit]
 
 
 def load(connection: Connection, story_ids: Sequence[int]) -> list[PoolStory]:
@@ -155,6 +178,10 @@ def _load_chunk(connection: Connection, story_ids: list[int]) -> list[PoolStory]
                 vector=vectors.get(lead),
                 mixed=len({src for _, src in members[story_id]}) > 1,
                 lead_source=next((src for a, src in members[story_id] if a == lead), None),
+                section=next((k for k, _, origin in lead_keys if origin == "section"), None),
+                article_topics={
+                    a: frozenset(k for k, _, _ in keys.get(a, ())) for a, _ in members[story_id]
+                },
             )
         )
     return pool

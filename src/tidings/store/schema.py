@@ -185,6 +185,19 @@ events = Table(
     Index("ix_events_created_at", "created_at"),
 )
 
+# The story order of a reader's first feed page (revision 0008): a cursor names a place in
+# one, so paging on neither repeats nor skips a story while articles arrive. A few newest
+# per reader are kept, for a day (tidings.store.snapshots).
+feed_snapshots = Table(
+    "feed_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), nullable=False),
+    Column("stories", JSON, nullable=False),  # story ids in feed order
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_feed_snapshots_reader", "reader_id", "id"),
+)
+
 # Scorers trained by `tidings train`; the newest is used (the prior when there is none).
 scorers = Table(
     "scorers",

@@ -176,9 +176,17 @@ def unfollow(request: Request, topic: str, who: Who, reader: ForReader = None) -
     return {"unfollowed": _choose(request, who, reader, "unfollow", topic)}
 
 
-@router.post("/mutes", status_code=201, summary="Mute a topic, entity or source")
-def mute(request: Request, body: Choice, who: Who, reader: ForReader = None) -> dict[str, str]:
-    return {"muted": _choose(request, who, reader, "mute", body.topic)}
+@router.post(
+    "/mutes",
+    status_code=201,
+    summary="Mute a topic, entity or source",
+    description="A mute replaces a follow: `unfollowed` is true when the reader followed it "
+    "until now, and `message` says so.",
+)
+def mute(request: Request, body: Choice, who: Who, reader: ForReader = None) -> dict[str, Any]:
+    store = _tidings(request)
+    muted = store.mute(who.reader(store, reader).id, body.topic)
+    return {"muted": str(muted), "unfollowed": muted.unfollowed, "message": muted.message}
 
 
 @router.delete("/mutes/{topic}", summary="Unmute")

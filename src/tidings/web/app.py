@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from tidings import config
@@ -89,6 +89,15 @@ def create_app(
             return JSONResponse({"status": "ready"})
         body = errors.error_body(503, "warming up: the story pool and scorer are loading")
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> FileResponse:
+        """Where browsers look for the icon whatever a page links (pages link the SVG)."""
+        return FileResponse(
+            pages.HERE / "static" / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     app.include_router(api.router)
     app.include_router(api.feeds)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from fastapi import (
     APIRouter,
@@ -31,9 +32,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from tidings.demo.licence import licence_of
 from tidings.errors import Conflict, InputError, NotFound, TidingsError
 from tidings.library import Tidings
+from tidings.models import Article
+from tidings.rank import profile
+from tidings.rank.cursor import StaleCursor
+from tidings.store import candidates as candidate_store
+from tidings.store import events as event_store
+from tidings.store import readers as reader_store
 from tidings.store.accounts import Session
+from tidings.store.readers import Reader
+from tidings.web import present
 from tidings.web.api import feed_url
 from tidings.web.auth import SESSION_COOKIE, same_secret, set_cookie, set_session_cookie
 from tidings.web.params import Cursor, FormId, PathId
@@ -41,9 +51,20 @@ from tidings.web.throttle import Busy, Throttled, client_address, guard
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters.update(
+    ago=present.ago,
+    full_date=present.full_date,
+    outlet=present.outlet,
+    initial=present.initial,
+    badge_colour=present.badge_colour,
+    summary_line=present.summary_line,
+    readable=present.readable,
+)
+templates.env.tests.update(headline_only=present.headline_only, summary_only=present.summary_only)
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form()]
 FORM_COOKIE = "tidings_form"  # the sign-in and sign-up forms' CSRF token (double submit)
+FLASH_COOKIE = "tidings_flash"  # one message for the page a form sends the reader back to
 _FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 
@@ -67,14 +88,55 @@ def _reader_session(request: Request) -> Session:
 SignedIn = Annotated[Session, Depends(_reader_session)]
 
 
+def viewer(request: Request) -> Reader | None:
+    """Who is looking, for an error page's navigation; nobody if that cannot be told (the
+    error may be that the database is unavailable)."""
+    try:
+        session = _session(request)
+    except Exception:  # an error page must render whatever broke
+        return None
+    return session.reader if session else None
+
+
 def _render(
     request: Request, template: str, session: Session | None, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    """``template`` for ``session``'s reader (or nobody). The template name is not called
-    ``name``: a page's context may hold a ``name`` of its own (the sign-up form's)."""
+    """``template`` for ``session``'s reader (or nobody), with the flash message a form
+    left, if any. The template name is not called ``name``: a page's context may hold a
+    ``name`` of its own (the sign-up form's)."""
     context.setdefault("csrf", session.csrf if session else "")
     context["reader"] = session.reader if session else None
-    return templates.TemplateResponse(request, template, context, status_code=status)
+    flash = request.cookies.get(FLASH_COOKIE)
+    if flash:
+        context.setdefault("flash", unquote(flash)[:300])
+    response = templates.TemplateResponse(request, template, context, status_code=status)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE)
+    return response
+
+
+def _flash(request: Request, response: Response, message: str) -> Response:
+    """Show ``message`` on the next page this browser renders (a short-lived cookie)."""
+    set_cookie(request, response, FLASH_COOKIE, quote(message[:300]), max_age=120)
+    return response
+
+
+def _not_found(request: Request, exc: TidingsError) -> HTMLResponse:
+    from tidings.web.errors import error_page  # errors renders with this module's templates
+
+    return error_page(request, 404, str(exc))
+
+
+def _dated(item: Any) -> datetime | None:
+    """When a card's or page's article was published; None when it is undated (the
+    source gave no date, whatever time the store filed it under)."""
+    article = getattr(item, "article", item)
+    if getattr(item, "undated", False) or getattr(article, "undated", False):
+        return None
+    return article.published
+
+
+templates.env.globals.update(dated=_dated)
 
 
 def _back(request: Request, default: str = "/") -> RedirectResponse:
@@ -104,8 +166,13 @@ def _with_cookie(request: Request, response: Response, session: Session) -> Resp
 
 @router.get("/", response_class=HTMLResponse)
 def for_you(request: Request, session: SignedIn, cursor: Cursor = None) -> Response:
-    page = _tidings(request).feed(session.reader.id, limit=20, cursor=cursor)
-    return _render(request, "feed.html", session, page=page)
+    try:
+        page = _tidings(request).feed(session.reader.id, limit=20, cursor=cursor)
+    except StaleCursor:  # a page kept open past its ranking's life: start from the top
+        return RedirectResponse("/", status_code=303)
+    # "3 h ago" is measured from the feed's own clock (the newest story's time when the
+    # store is an archive), so it agrees with the freshness the ranking used.
+    return _render(request, "feed.html", session, page=page, now=page.clock)
 
 
 @router.get("/signup", response_class=HTMLResponse)
@@ -219,13 +286,37 @@ def onboarding(
 @router.post("/mute")
 @router.post("/unmute")
 def choose(request: Request, csrf: Field, topic: Field) -> Response:
-    """Follow, unfollow, mute or unmute a topic (the verb is the path)."""
+    """Follow, unfollow, mute or unmute a topic (the verb is the path); a mute says where
+    its stories went, and that a follow of the same topic was dropped."""
     session = _signed_in(request, csrf)
+    store = _tidings(request)
     verb = request.url.path.strip("/")
-    getattr(_tidings(request), verb)(session.reader.id, topic)
+    followed = store.following(session.reader.id)["follows"] if verb == "mute" else []
+    done = getattr(store, verb)(session.reader.id, topic)
     if verb == "follow":  # to the feed, where its stories now rise
         return RedirectResponse("/", status_code=303)
-    return _back(request, "/hidden" if verb == "unmute" else "/")
+    response = _back(request, "/hidden" if verb == "unmute" else "/")
+    if verb == "mute":
+        return _flash(request, response, _muted_notice(done, followed))
+    if verb == "unmute":
+        return _flash(request, response, f"Unmuted {_name_of(done)}: its stories come back.")
+    return response
+
+
+def _name_of(done: Any) -> str:
+    """The display name a follow/mute call returns (a name, or a result carrying one)."""
+    return done if isinstance(done, str) else str(getattr(done, "name", done))
+
+
+def _muted_notice(done: Any, followed_before: list[str]) -> str:
+    """What muting did: the library's own word on a dropped follow when it gives one."""
+    said = getattr(done, "notice", None) or getattr(done, "message", None)
+    name = _name_of(done)
+    if isinstance(said, str) and said:
+        return said
+    if name in followed_before:
+        return f"Muted {name}, which you followed: you no longer follow it."
+    return f"Muted {name}: its stories are listed under Hidden and why."
 
 
 @router.get("/topics/{topic}", response_class=HTMLResponse)
@@ -235,7 +326,7 @@ def topic(request: Request, topic: str) -> Response:
     try:
         key, name, stories = store.topic(topic)
     except TidingsError as exc:
-        return _render(request, "base.html", session, 404, message=str(exc))
+        return _not_found(request, exc)
     following = store.following(session.reader.id) if session else {"follows": [], "mutes": []}
     return _render(
         request, "topic.html", session, key=key, topic_name=name, stories=stories,
@@ -254,17 +345,46 @@ def saved(request: Request, session: SignedIn) -> Response:
 def act(request: Request, csrf: Field, kind: Field, story: FormId) -> Response:
     session = _signed_in(request, csrf)
     _tidings(request).record(session.reader.id, kind, story_id=story)
-    return _back(request)
+    response = _back(request)
+    if kind == "hide":
+        return _flash(request, response, "Hidden. It is listed under Hidden and why.")
+    if kind == "save":
+        return _flash(request, response, "Saved. Find it under Saved.")
+    return response
 
 
 @router.get("/hidden", response_class=HTMLResponse)
 def hidden(request: Request, session: SignedIn) -> Response:
+    """What is kept out of the feed, one group per reason with one undo at its head."""
     store = _tidings(request)
-    return _render(
-        request, "hidden.html", session,
-        filtered=store.filtered(session.reader.id),
-        mutes=store.following(session.reader.id)["mutes"],
-    )  # fmt: skip
+    groups = present.group_hidden(
+        store.filtered(session.reader.id), _mutes(store, session.reader.id)
+    )
+    return _render(request, "hidden.html", session, groups=groups)
+
+
+@router.post("/hidden/unhide")
+def unhide_all(request: Request, csrf: Field) -> Response:
+    """Show again every story the reader hid (the "You hid these" group's undo)."""
+    session = _signed_in(request, csrf)
+    store = _tidings(request)
+    stories = [f.story_id for f in store.filtered(session.reader.id) if f.reason == "hidden"]
+    for story_id in stories:
+        store.record(session.reader.id, "unhide", story_id=story_id)
+    response = RedirectResponse("/hidden", status_code=303)
+    shown = "1 story is" if len(stories) == 1 else f"{len(stories)} stories are"
+    return _flash(request, response, f"{shown} back in your feed.")
+
+
+def _mutes(store: Tidings, reader_id: int) -> list[tuple[str, str]]:
+    """(target, name) of everything a reader mutes: the target as unmute takes it
+    ("sport", "source:The Guardian"), which the names alone cannot tell apart."""
+    with store.engine.connect() as connection:
+        who = reader_store.get(connection, reader_id)
+        muted = profile.fold(event_store.for_reader(connection, who.id)).muted
+        topics = [k for k in muted if not k.startswith("source:")]
+        names = candidate_store.topic_names(connection, topics)
+    return sorted(((k, names.get(k, k.removeprefix("source:"))) for k in muted), key=lambda m: m[1])
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
@@ -273,13 +393,15 @@ def story(request: Request, story_id: PathId) -> Response:
     try:
         found = _tidings(request).story(story_id)
     except NotFound as exc:
-        return _render(request, "base.html", session, 404, message=str(exc))
+        return _not_found(request, exc)
     timeline = [
         {
             "article_id": t.article_id,
             "title": t.title,
             "source": t.source or "",
-            "when": t.published.strftime("%d %b %Y %H:%M") if t.published else "",
+            "when": t.published.strftime("%d %b %Y %H:%M") if t.published else "undated",
+            "published": t.published,
+            "url": t.url,
         }
         for t in found.timeline
     ]
@@ -294,11 +416,28 @@ def article(request: Request, article_id: PathId) -> Response:
     try:
         found = store.article(article_id)
     except NotFound as exc:
-        return _render(request, "base.html", session, 404, message=str(exc))
+        return _not_found(request, exc)
     more = []
     if found.story_id is not None:
         more = [t for t in store.story(found.story_id).timeline if t.article_id != article_id]
-    return _render(request, "article.html", session, article=found, more=more)
+    return _render(
+        request, "article.html", session, article=found, more=more, **_article_view(found)
+    )
+
+
+def _article_view(article: Article) -> dict[str, Any]:
+    """What the article page shows beyond the stored article: the body in paragraphs, key
+    points that add to its first paragraph, where to read it at its outlet, and the
+    licence of its text when tidings knows it."""
+    body = present.readable(article.paragraphs)
+    original = article.url or article.canonical_url or ""
+    return {
+        "body": body,
+        "points": present.fresh_points(article.key_points, body),
+        "outlet": present.outlet(article),
+        "original": original if original.startswith(("https://", "http://")) else None,
+        "licence": licence_of(article.url, article.external_id),
+    }
 
 
 @router.post("/articles/{article_id}/open", status_code=204)
