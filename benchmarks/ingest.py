@@ -3,6 +3,11 @@
 Run on demand (not a test):  python benchmarks/ingest.py [--shared ../shared]
 
 Each measurement runs in a fresh subprocess on an empty database so its peak RSS is its own.
+In the same run, a raw reference is measured first on each backend (best of three, in its
+own subprocess): each JSON Lines line through ``json.loads``, then one ``executemany`` of the
+same fields into a plain table (SQLite through ``sqlite3``, PostgreSQL through ``psycopg``).
+tidings' JSON Lines rate is printed as a ratio of that ceiling and of the SQLite one (issue 13
+asks for >= 0.25 of the SQLite one).
 Prints a table and writes benchmarks/results/ingest.json.
 """
 
@@ -46,6 +51,73 @@ def measure(database_url: str, inputs: list[str]) -> dict[str, float]:
     }
 
 
+_RAW_COLUMNS = ("url", "external_id", "title", "text", "published", "labels", "raw")
+
+
+def _raw_rows(inputs: list[str]) -> list[tuple[object, ...]]:
+    rows = []
+    for name in inputs:
+        with open(name, "rb") as lines:
+            for line in lines:
+                if not line.strip():
+                    continue
+                value = json.loads(line)
+                rows.append(
+                    (
+                        value.get("url"),
+                        value.get("id"),
+                        value.get("title"),
+                        value.get("text"),
+                        value.get("published"),
+                        json.dumps(value.get("categories") or []),
+                        line.decode("utf-8"),
+                    )
+                )
+    return rows
+
+
+def measure_raw(backend: str, inputs: list[str], tmp: Path) -> dict[str, float]:
+    """The ceiling: json.loads per line and one executemany into a plain table."""
+    columns = ", ".join(_RAW_COLUMNS)
+    marks = ", ".join(["?"] * len(_RAW_COLUMNS))
+    typed = ", ".join(f"{c} TEXT" for c in _RAW_COLUMNS)
+    create = f"CREATE TABLE raw_articles (id INTEGER PRIMARY KEY, {typed})"
+    if backend == "sqlite":
+        import sqlite3
+
+        path = tmp / f"raw-{uuid.uuid4().hex[:8]}.db"
+        started = time.perf_counter()
+        connection = sqlite3.connect(path)
+        connection.execute(create)
+        rows = _raw_rows(inputs)
+        with connection:
+            connection.executemany(f"INSERT INTO raw_articles ({columns}) VALUES ({marks})", rows)
+        elapsed = time.perf_counter() - started
+        connection.close()
+        path.unlink()
+    else:
+        import psycopg
+
+        schema = f"raw_{uuid.uuid4().hex[:8]}"
+        connection = psycopg.connect(POSTGRES.replace("+psycopg", ""))
+        connection.execute(f"CREATE SCHEMA {schema}")
+        connection.execute(f"SET search_path TO {schema}")
+        connection.execute(create.replace("INTEGER PRIMARY KEY", "SERIAL PRIMARY KEY"))
+        connection.commit()
+        started = time.perf_counter()
+        rows = _raw_rows(inputs)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO raw_articles ({columns}) VALUES ({marks.replace('?', '%s')})", rows
+            )
+        connection.commit()
+        elapsed = time.perf_counter() - started
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+        connection.commit()
+        connection.close()
+    return {"articles": len(rows), "articles_per_s": round(len(rows) / elapsed, 1)}
+
+
 def _database(backend: str, tmp: Path) -> tuple[str, str | None]:
     if backend == "sqlite":
         return f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:8]}.db'}", None
@@ -59,7 +131,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--raw", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.raw:
+        tmp = ROOT / "benchmarks" / "results"
+        print(json.dumps(measure_raw(args.raw, args.child, tmp)))
+        return
     if args.child:
         print(json.dumps(measure(args.child[0], args.child[1:])))
         return
@@ -71,21 +148,37 @@ def main() -> None:
     tmp = ROOT / "benchmarks" / "results"
     tmp.mkdir(parents=True, exist_ok=True)
     rows = []
+    raw: dict[str, float] = {}
     for backend in ("sqlite", "postgresql"):
+        # The reference first, in its own subprocess, best of three (it takes a second).
+        ceiling = max(
+            json.loads(_child(["--raw", backend, "--child", *corpora["wikinews jsonl"]]))[
+                "articles_per_s"
+            ]
+            for _ in range(3)
+        )
+        raw[backend] = ceiling
+        print(f"{backend:10} raw json.loads + executemany   {ceiling:8.1f} articles/s", flush=True)
         for corpus, inputs in corpora.items():
             url, schema = _database(backend, tmp)
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", url, *inputs],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            row = {"backend": backend, "corpus": corpus, **json.loads(out.splitlines()[-1])}
+            row = {
+                "backend": backend,
+                "corpus": corpus,
+                **json.loads(_child(["--child", url, *inputs])),
+            }
+            ratio = ""
+            if corpus == "wikinews jsonl":
+                row["raw_articles_per_s"] = ceiling
+                row["ratio"] = round(row["articles_per_s"] / ceiling, 3)
+                row["ratio_of_sqlite_raw"] = round(row["articles_per_s"] / raw["sqlite"], 3)
+                ratio = (
+                    f"  ratio {row['ratio']:.3f} (of SQLite raw {row['ratio_of_sqlite_raw']:.3f})"
+                )
             rows.append(row)
             print(
                 f"{backend:10} {corpus:18} {row['articles']:6} articles "
                 f"{row['seconds']:7.2f} s  {row['articles_per_s']:8.1f} articles/s  "
-                f"peak RSS {row['peak_rss_mb']:.0f} MB",
+                f"peak RSS {row['peak_rss_mb']:.0f} MB{ratio}",
                 flush=True,
             )
             if schema:
@@ -95,6 +188,14 @@ def main() -> None:
                 for leftover in tmp.glob("bench-*.db*"):
                     leftover.unlink()
     (tmp / "ingest.json").write_text(json.dumps(rows, indent=2))
+
+
+def _child(arguments: list[str]) -> str:
+    """Run this script with ``arguments`` in a fresh process; its last line of output."""
+    out = subprocess.run(
+        [sys.executable, __file__, *arguments], check=True, capture_output=True, text=True
+    ).stdout
+    return out.splitlines()[-1]
 
 
 if __name__ == "__main__":

@@ -296,15 +296,13 @@ def test_a_subscription_whose_articles_cannot_be_stored_leaves_no_source_behind(
     subscription and the articles before it are all undone, and the error names the URL."""
     name = reader(tidings)
     url = site.serve("/breaks.xml", rss("breaks", items=5), headers=RSS)
-    real_save = article_store.save
-    calls = itertools.count(1)
+    real_save = article_store.save_many
 
-    def save(*args: Any, **kwargs: Any) -> Any:
-        if next(calls) == 3:
-            raise RuntimeError("the disk went away")
-        return real_save(*args, **kwargs)
+    def save(connection: Any, batch: Any, **kwargs: Any) -> Any:
+        real_save(connection, batch[:2], **kwargs)  # two articles stored, the third fails
+        raise RuntimeError("the disk went away")
 
-    monkeypatch.setattr(article_store, "save", save)
+    monkeypatch.setattr(article_store, "save_many", save)
     before = counts(tidings)
     with pytest.raises(InputError) as refused:
         tidings.subscribe(name, url)

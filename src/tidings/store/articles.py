@@ -4,7 +4,7 @@ transaction, so one input's articles land together or not at all."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -138,6 +138,237 @@ def save(
     connection.execute(_DELETE_LABELS, {"article_id": article_id})
     _add_labels(connection, article_id, parsed.labels)
     return Saved(article_id, "updated")
+
+
+# Batch statements: one look-up of a whole batch by key, by content and for its labels.
+_BY_KEYS = select(articles).where(articles.c.canonical_url.in_(bindparam("keys", expanding=True)))
+_BY_HASHES = select(articles).where(
+    articles.c.content_hash.in_(bindparam("digests", expanding=True))
+)
+_LABELS_OF = select(article_topics.c.article_id, article_topics.c.topic_id).where(
+    article_topics.c.article_id.in_(bindparam("ids", expanding=True)),
+    article_topics.c.origin == "source",
+)
+# Sorted, so two workers locking overlapping batches take the locks in the same order.
+_CONTENT_LOCKS = text(
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(d, 0)))"
+    " FROM (SELECT unnest(CAST(:digests AS text[])) AS d ORDER BY 1) AS sorted"
+)
+# Rows are matched back by key, so a row another worker stored first (skipped by the
+# conflict clause) is simply missing from the answer.
+_MULTI_INSERTS = {
+    name: dialect.insert(articles)
+    .on_conflict_do_nothing(index_elements=["canonical_url"])
+    .returning(articles.c.id, articles.c.canonical_url)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """One article of a batch, cleaned and hashed once."""
+
+    parsed: ParsedArticle
+    key: str
+    digest: str
+    values: dict[str, Any]
+    substantial: bool
+
+
+@dataclass(slots=True)
+class _Run:
+    """The writes a run of a batch has decided and not yet sent."""
+
+    inserts: list[int] = field(default_factory=list)  # batch positions, in order
+    updates: list[tuple[int, Any]] = field(default_factory=list)  # (position, stored row)
+    new_keys: set[str] = field(default_factory=set)
+    new_digests: set[str] = field(default_factory=set)
+    dirty: set[int] = field(default_factory=set)  # ids of rows with an update pending
+
+
+def save_many(
+    connection: Connection,
+    batch: Sequence[tuple[ParsedArticle, str]],
+    *,
+    kind: str,
+    now: datetime,
+    source_id: int | None = None,
+) -> list[Saved]:
+    """:func:`save` for each ``(article, key)`` in order, in a few statements per batch.
+
+    The outcome is the one :func:`save` one at a time would give: each article is compared
+    with the stored rows as they stand after the articles before it. The batch's rows are
+    read in three queries (by key, by content, their labels) and the decided writes go out
+    as multi-row statements. When an article meets a row the same batch is still about to
+    write (a duplicate within the input), those writes are sent and the rest of the batch
+    is read afresh, so every comparison is against a stored row.
+    """
+    prepared = []
+    for parsed, key in batch:
+        parsed = clean_article(parsed)
+        digest = content_hash(parsed.title, parsed.paragraphs)
+        prepared.append(
+            _Prepared(
+                parsed,
+                key,
+                digest,
+                _values(parsed, kind, digest),
+                has_substantial_content(parsed.paragraphs),
+            )
+        )
+    saved: list[Saved | None] = [None] * len(prepared)
+    start = 0
+    while start < len(prepared):
+        start = _save_run(connection, prepared, start, saved, now=now, source_id=source_id)
+    return [s for s in saved if s is not None]
+
+
+def _save_run(
+    connection: Connection,
+    prepared: list[_Prepared],
+    start: int,
+    saved: list[Saved | None],
+    *,
+    now: datetime,
+    source_id: int | None,
+) -> int:
+    """Save ``prepared[start:]`` until an article meets a pending write; the next start."""
+    rest = prepared[start:]
+    by_key = {
+        row.canonical_url: row
+        for row in connection.execute(_BY_KEYS, {"keys": sorted({p.key for p in rest})})
+    }
+    digests = sorted({p.digest for p in rest if p.substantial and p.key not in by_key})
+    by_id = {row.id: row for row in by_key.values()}
+    with_hash: dict[str, set[int]] = {}
+    if digests:
+        if connection.dialect.name == "postgresql":
+            # See save(): two workers storing the same content under different keys.
+            connection.execute(_CONTENT_LOCKS, {"digests": digests})
+        for row in connection.execute(_BY_HASHES, {"digests": digests}):
+            by_id[row.id] = row
+    for row in by_id.values():
+        with_hash.setdefault(row.content_hash, set()).add(row.id)
+    labels: dict[int, set[str]] = {}
+    if by_id:
+        for row in connection.execute(_LABELS_OF, {"ids": sorted(by_id)}):
+            labels.setdefault(row.article_id, set()).add(row.topic_id)
+
+    run = _Run()
+    position = start
+    for position in range(start, len(prepared)):
+        item = prepared[position]
+        if item.key in run.new_keys:
+            break
+        existing = by_key.get(item.key)
+        if existing is None and item.substantial:
+            ids = with_hash.get(item.digest)
+            if ids:
+                existing = by_id[min(ids)]
+            elif item.digest in run.new_digests:
+                break
+        if existing is not None and existing.id in run.dirty:
+            break
+        if existing is None:
+            run.inserts.append(position)
+            run.new_keys.add(item.key)
+            run.new_digests.add(item.digest)
+            continue
+        changed = any(getattr(existing, name) != item.values[name] for name in _COMPARED)
+        if not changed and _label_ids(item.parsed.labels) == labels.get(existing.id, set()):
+            saved[position] = Saved(existing.id, "unchanged")
+            continue
+        run.updates.append((position, existing))
+        run.dirty.add(existing.id)
+        with_hash.get(existing.content_hash, set()).discard(existing.id)
+        with_hash.setdefault(item.digest, set()).add(existing.id)
+        saved[position] = Saved(existing.id, "updated")
+    else:
+        position = len(prepared)
+    _flush(connection, prepared, run, saved, now=now, source_id=source_id)
+    return position
+
+
+def _flush(
+    connection: Connection,
+    prepared: list[_Prepared],
+    run: _Run,
+    saved: list[Saved | None],
+    *,
+    now: datetime,
+    source_id: int | None,
+) -> None:
+    """Send a run's writes: updates, multi-row inserts, then the labels of both."""
+    labelled: dict[int, int] = {}  # batch position -> article id
+    if run.updates:
+        connection.execute(
+            _UPDATE,
+            [
+                {
+                    "article_id": existing.id,
+                    "updated_at": now,
+                    "source_id": source_id or existing.source_id,
+                    **prepared[position].values,
+                }
+                for position, existing in run.updates
+            ],
+        )
+        connection.execute(_DELETE_LABELS, [{"article_id": e.id} for _, e in run.updates])
+        labelled.update((position, existing.id) for position, existing in run.updates)
+    raced: list[int] = []
+    if run.inserts:
+        rows = [
+            {
+                "canonical_url": prepared[position].key,
+                "fetched_at": now,
+                "updated_at": now,
+                "source_id": source_id,
+                **prepared[position].values,
+            }
+            for position in run.inserts
+        ]
+        insert = _MULTI_INSERTS[
+            "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+        ]
+        ids = {row.canonical_url: row.id for row in connection.execute(insert, rows)}
+        for position in run.inserts:
+            article_id = ids.get(prepared[position].key)
+            if article_id is None:
+                raced.append(position)
+            else:
+                saved[position] = Saved(article_id, "added")
+                labelled[position] = article_id
+    _add_labels_many(
+        connection,
+        [(labelled[p], prepared[p].parsed.labels) for p in sorted(labelled)],
+    )
+    for position in raced:  # another worker stored the key after our read: as save() does
+        item = prepared[position]
+        saved[position] = save(
+            connection, item.parsed, key=item.key, kind=item.values["kind"], now=now,
+            source_id=source_id,
+        )  # fmt: skip
+
+
+def _add_labels_many(connection: Connection, labelled: Sequence[tuple[int, Sequence[str]]]) -> None:
+    """:func:`_add_labels` for many articles in two statements (first name of a topic wins,
+    as it would one article at a time)."""
+    named: dict[str, str] = {}
+    links: list[dict[str, Any]] = []
+    for article_id, labels in labelled:
+        seen: set[str] = set()
+        for name in labels:
+            tid = f"label:{slug(name)}"
+            named.setdefault(tid, name)
+            if tid not in seen:
+                seen.add(tid)
+                links.append({"article_id": article_id, "topic_id": tid, "origin": "source"})
+    upsert_ignore(
+        connection,
+        topics,
+        [{"id": tid, "name": name, "kind": "label"} for tid, name in named.items()],
+    )
+    upsert_ignore(connection, article_topics, links)
 
 
 def _label_ids(labels: Sequence[str]) -> set[str]:
@@ -292,4 +523,6 @@ def raw_payload(connection: Connection, article_id: int) -> str:
     return raw
 
 
-__all__ = ["Saved", "count", "get", "get_many", "list_recent", "raw_payload", "save"]
+__all__ = [
+    "Saved", "count", "get", "get_many", "list_recent", "raw_payload", "save", "save_many",
+]  # fmt: skip

@@ -22,6 +22,10 @@ from tidings.store import sources as source_store
 
 Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
 
+# Articles saved per batch (a few statements each): large enough that per-statement costs
+# vanish, small enough that the IN lists stay well inside every SQLite's variable limit.
+BATCH = 500
+
 
 @dataclass(slots=True)
 class IngestResult:
@@ -73,16 +77,19 @@ def save(
     source_id = source_id_of(connection, doc.url)
     if source_id is not None and parsed.title:
         source_store.set_title(connection, source_id, parsed.title)
-    for done, (article, key) in enumerate(zip(parsed.articles, keys, strict=True), 1):
+    for article in parsed.articles:
         if not article.source and default_source:
             article.source = default_source
-        saved = article_store.save(
-            connection, article, key=key, kind=kind, now=now, source_id=source_id
-        )
-        result.articles.append(saved.id)
-        setattr(result, saved.status, getattr(result, saved.status) + 1)
-        if progress and (done % 200 == 0 or done == total):
-            progress(done, total)
+    pairs = list(zip(parsed.articles, keys, strict=True))
+    for start in range(0, total, BATCH):
+        batch = pairs[start : start + BATCH]
+        for saved in article_store.save_many(
+            connection, batch, kind=kind, now=now, source_id=source_id
+        ):
+            result.articles.append(saved.id)
+            setattr(result, saved.status, getattr(result, saved.status) + 1)
+        if progress:
+            progress(start + len(batch), total)
     return result
 
 
