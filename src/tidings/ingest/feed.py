@@ -1,4 +1,7 @@
-"""RSS 0.9x/1.0/2.0 and Atom feeds (via feedparser) into :class:`ParsedArticle` s.
+"""RSS 0.9x/1.0/2.0 and Atom feeds (via fastfeedparser or feedparser) into :class:`ParsedArticle` s.
+
+Most feeds are read fast by :mod:`tidings.ingest.fastfeed` (lxml); whatever it cannot read
+exactly as feedparser would goes to feedparser, so both give the same articles.
 
 feedparser does the forgiving XML work (encodings, broken markup, namespaces, relative
 URIs); this module decides what each entry means to a reader: which text is the body,
@@ -28,7 +31,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from tidings.errors import ParseError
-from tidings.ingest import feedsax, jsonfeed
+from tidings.ingest import fastfeed, feedsax, jsonfeed
 from tidings.ingest.budget import Budget
 from tidings.ingest.html_text import (
     UNTITLED,
@@ -44,6 +47,12 @@ from tidings.models import Document, Image, Media, Parsed, ParsedArticle
 
 __all__ = ["parse"]
 
+_XML_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/xml",
+)
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
 # Not problems with the feed itself: feedparser flags them as bozo but parsed it fully.
 _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
@@ -66,8 +75,12 @@ _BAD_CHARACTER_REFERENCE = re.compile(
 _URL_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|tag:|urn:)", re.IGNORECASE)
 
 
-def parse(doc: Document, budget: Budget | None = None) -> Parsed:
+def parse(doc: Document, budget: Budget | None = None, *, fast: bool = True) -> Parsed:
     """Every entry of an RSS or Atom feed as an article; JSON Feeds are handed on.
+
+    With ``fast`` the feed is first read by :mod:`tidings.ingest.fastfeed`, which hands it to
+    feedparser whenever it cannot read it exactly as feedparser would; ``fast=False`` is
+    feedparser alone, for comparison.
 
     Raises :class:`ParseError` when the bytes are not a feed. A feed that is broken but
     readable, an empty feed, or a single entry that cannot be read gives a warning instead;
@@ -81,19 +94,25 @@ def parse(doc: Document, budget: Budget | None = None) -> Parsed:
         headers["content-location"] = doc.url
     if doc.content_type:
         headers["content-type"] = doc.content_type
-    data, entries_found = feedsax.keep_entries(_trim(doc.data))
-    data = _BAD_CHARACTER_REFERENCE.sub(b"&#xFFFD;", data)
-    data, flattened = feedsax.flatten_xml(data)
-    try:
-        # A stream, never the bytes: feedparser would open bytes that name a local path.
-        result = feedparser.parse(
-            io.BytesIO(data),
-            response_headers=headers or None,
-            sanitize_html=False,  # nh3 does it, once, in html_text
-            resolve_relative_uris=False,  # absolute_url does it for the links we keep
-        )
-    except Exception as exc:  # feedparser is forgiving; anything escaping it means "not a feed"
-        raise ParseError(f"not a feed: {type(exc).__name__}: {exc}") from exc
+    data, entries_found, flattened = prepare(doc.data)
+    fast_feed = fastfeed.read(data) if fast and _plain_xml(doc.content_type) else None
+    if isinstance(fast_feed, fastfeed.FastFeed):
+        result: Mapping[str, Any] = {
+            "version": fast_feed.version,
+            "entries": fast_feed.entries,
+            "feed": fast_feed.feed,
+        }
+    else:
+        try:
+            # A stream, never the bytes: feedparser would open bytes that name a local path.
+            result = feedparser.parse(
+                io.BytesIO(data),
+                response_headers=headers or None,
+                sanitize_html=False,  # nh3 does it, once, in html_text
+                resolve_relative_uris=False,  # absolute_url does it for the links we keep
+            )
+        except Exception as exc:  # feedparser is forgiving; anything escaping it means "not a feed"
+            raise ParseError(f"not a feed: {type(exc).__name__}: {exc}") from exc
 
     warnings: list[str] = []
     if entries_found:
@@ -143,6 +162,26 @@ def parse(doc: Document, budget: Budget | None = None) -> Parsed:
                 f"skipped entry {_name_entry(entry, index)}: {type(exc).__name__}: {exc}"
             )
     return Parsed(articles=articles, warnings=warnings, title=feed_title)
+
+
+def _plain_xml(content_type: str | None) -> bool:
+    """Whether the HTTP type leaves the encoding to the document, as the fast reader does;
+    feedparser warns about, or decodes by, any other (text/xml defaults to ASCII)."""
+    if not content_type:
+        return True
+    kind, _, params = content_type.lower().partition(";")
+    charset = params.partition("charset=")[2].strip().strip("\"'")
+    return kind.strip() in _XML_TYPES and charset in ("", "utf-8")
+
+
+def prepare(data: bytes) -> tuple[bytes, int, int]:
+    """``data`` bounded and repaired for either reader: the entries kept (and how many there
+    were, 0 when none was cut), impossible character references replaced, XML nested too
+    deeply flattened (and how many tags that removed)."""
+    data, entries_found = feedsax.keep_entries(_trim(data))
+    data = _BAD_CHARACTER_REFERENCE.sub(b"&#xFFFD;", data)
+    data, flattened = feedsax.flatten_xml(data)
+    return data, entries_found, flattened
 
 
 def _skipped_entries(entries: list[Any], first: int, budget: Budget) -> str:
