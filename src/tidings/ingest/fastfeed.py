@@ -91,9 +91,21 @@ def read(data: bytes) -> FastFeed | str:
         return "not UTF-8"
     if (found := _UNHANDLED.search(data)) is not None:
         return f"uses {found.group().decode('ascii', 'replace')}"
-    expected = sum(1 for _ in _ENTRY_START.finditer(data))
-    if not expected:
+    starts = [m.start() for m in _ENTRY_START.finditer(data)]
+    if not starts:
         return "no entries"
+    expected, first = len(starts), starts[0]
+    # The cheap byte checks come before any parsing: a feed they send on costs nothing more.
+    atom = _ATOM_NS.search(data[:4096]) is not None and b"<rss" not in data[:4096]
+    if not atom and _SUMMARY.search(data):  # RSS with a <summary> beside <description>
+        return "uses summary in RSS"
+    if _OTHER_REL.search(data, first):
+        return "an entry links with another rel"
+    authors = data.count(b"<author") + data.count(b"<dc:creator")
+    if authors > expected + 1:  # some entry names several: feedparser joins them
+        return "uses several authors per entry"
+    if atom and _LINK_WITHOUT_HREF.search(data):
+        return "uses a link without href"
     try:
         # Not well-formed means feedparser's loose reading and its warnings: leave it to it.
         etree.fromstring(data, _STRICT)
@@ -106,21 +118,9 @@ def read(data: bytes) -> FastFeed | str:
     entries = result.get("entries") or []
     if len(entries) != expected:
         return f"{len(entries)} entries read, {expected} in the document"
-    atom = _ATOM_NS.search(data[:4096]) is not None and b"<rss" not in data[:4096]
-    if not atom and _SUMMARY.search(data):  # RSS with a <summary> beside <description>
-        return "uses summary in RSS"
-    first = next(_ENTRY_START.finditer(data)).start()
-    if _OTHER_REL.search(data, first):
-        return "an entry links with another rel"
-    authors = data.count(b"<author") + data.count(b"<dc:creator")
-    if authors > expected + 1:  # some entry names several: feedparser joins them
-        return "uses several authors per entry"
-    if atom and _LINK_WITHOUT_HREF.search(data):
-        return "uses a link without href"
     # Atom content without a summary is also the summary to feedparser.
     content_is_summary = atom and _SUMMARY.search(data) is None
-    head = data[: next(_ENTRY_START.finditer(data)).start()]
-    language = _LANGUAGE.search(head)
+    language = _LANGUAGE.search(data, 0, first)  # the channel's, before the first entry
     feed = _feed(result.get("feed") or {})
     # Without any <id> or <guid>, the ids fastfeedparser gives are copies of the links.
     has_ids = _IDS.search(data) is not None or b"rdf:about" in data

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tidings.models import Article
+from tidings.understand.keypoints import split_sentences
 
 if TYPE_CHECKING:
     from tidings.rank.feed import Filtered
@@ -27,7 +28,6 @@ SUMMARY_ONLY = 500  # an article this short in one paragraph is a feed's summary
 SAME_POINT = 0.8  # share of a key point's words the first paragraph must say to repeat it
 EXAMPLES = 3  # headlines shown per group on "Hidden and why"
 
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)]))\s+(?=[\"'“‘(]?[A-Z0-9])")
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -112,7 +112,7 @@ def readable(paragraphs: Sequence[str]) -> list[str]:
             out.append(paragraph)
             continue
         piece = ""
-        for sentence in _SENTENCE_END.split(paragraph):
+        for sentence in split_sentences(paragraph):
             if piece and len(piece) + len(sentence) > PIECE:
                 out.append(piece)
                 piece = ""
