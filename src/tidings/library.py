@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -47,6 +48,10 @@ MAX_SOURCES_PER_READER = 1000  # each is polled for as long as it is followed
 MAX_IMPORT_OUTLINES = 10_000  # an OPML import looks at no more than this many feeds
 IMPORT_BATCH = 100  # sources written per transaction, so that other writers get their turn
 MAX_TITLE_CHARS = 300
+# A newsroom's API key, once found valid, is trusted this long by the process without a
+# store read (keys are never revoked today; one made invalid would stop working within it).
+KEY_SECONDS = 60.0
+KEYS_KEPT = 1000
 # spaces, control characters and lone surrogates: nothing a URL may hold, and the last
 # cannot even be stored
 _BAD_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -142,8 +147,11 @@ class Tidings:
         self._feeds: FeedBuilder | None = None
         self.stopping = threading.Event()  # set by shutdown(): background work winds down
         self._wake = threading.Event()  # set when sources fall due: a poller waiting wakes
+        self._keys: dict[str, tuple[float, str]] = {}  # valid key → (checked, its name)
 
     def close(self) -> None:
+        if self._feeds is not None:
+            self._feeds.close()  # impressions still queued are written first
         self.engine.dispose()
 
     def shutdown(self) -> None:
@@ -694,8 +702,18 @@ class Tidings:
             return accounts.add_api_key(connection, name, now=_now())
 
     def api_key_name(self, key: str) -> str | None:
+        """The name of the newsroom a valid key belongs to (None: no such key); a valid key
+        is checked in the store again after :data:`KEY_SECONDS`."""
+        known = self._keys.get(key)
+        if known is not None and time.monotonic() - known[0] < KEY_SECONDS:
+            return known[1]
         with self.engine.connect() as connection:
-            return accounts.api_key_name(connection, key)
+            name = accounts.api_key_name(connection, key)
+        if name is not None:
+            if len(self._keys) >= KEYS_KEPT:
+                self._keys.clear()
+            self._keys[key] = (time.monotonic(), name)
+        return name
 
     # -- the feed ---------------------------------------------------------------------------
 
@@ -713,15 +731,25 @@ class Tidings:
 
     def feed(
         self,
-        reader: str | int,
+        reader: str | int | Reader,
         *,
         limit: int = 30,
         cursor: str | None = None,
         record: bool = True,
     ) -> FeedPage:
         """A reader's ranked feed: one item per story, each with its reason. Shown items
-        are logged as impressions (``record=False`` to look without counting)."""
-        return self.feeds.build(self.reader(reader), limit=limit, cursor=cursor, record=record)
+        are logged as impressions (``record=False`` to look without counting, then
+        :meth:`record_shown` once the page is shown)."""
+        return self.feeds.build(reader, limit=limit, cursor=cursor, record=record)
+
+    def kept_feed(self, reader: str | int | Reader, *, limit: int = 30) -> FeedPage | None:
+        """A reader's first feed page when it is kept in memory and nothing changed for
+        them (one store read), else None: then ask :meth:`feed`. Logs nothing."""
+        return self.feeds.kept(reader, limit=limit)
+
+    def record_shown(self, page: FeedPage) -> None:
+        """Log a feed page's items as impressions (a page made with ``record=False``)."""
+        self.feeds.record(page)
 
     def filtered(self, reader: str | int) -> list[Filtered]:
         """What is kept out of a reader's feed (hidden, muted, read), each with why."""

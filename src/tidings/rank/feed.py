@@ -42,12 +42,13 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
+from tidings.errors import NotFound
 from tidings.models import Article
 from tidings.rank import cursor as cursors
 from tidings.rank import leads, profile, reasons
 from tidings.rank.features import Candidates, Profile, TopicIncidence, features
 from tidings.rank.filtering import kept_out
-from tidings.rank.page import FeedItem, FeedPage, Filtered
+from tidings.rank.page import Encoded, FeedItem, FeedPage, Filtered
 from tidings.rank.pool import (
     FOLLOWED_STORIES,
     POOL_SECONDS,
@@ -66,14 +67,15 @@ from tidings.rank.ranking import (
     seen_arrays,
 )
 from tidings.rank.scorer import PRIOR, Scorer, from_dict
-from tidings.rank.signals import Event, Kind
+from tidings.rank.signals import Kind
 from tidings.store import articles as article_store
 from tidings.store import candidates as candidate_store
 from tidings.store import events as event_store
 from tidings.store import snapshots as snapshot_store
 from tidings.store.candidates import PoolStory
-from tidings.store.readers import Reader
-from tidings.store.schema import events, scorers
+from tidings.store.impression_log import ImpressionLog
+from tidings.store.readers import Reader, to_reader
+from tidings.store.schema import events, readers, scorers
 
 __all__ = [
     "FOLLOWED_STORIES",
@@ -100,8 +102,14 @@ RANKED_MB = 96.0
 RANKING_SLOTS = 4
 # Stories a first page's snapshot holds (a later page past them extends it by as many).
 SNAPSHOT_DEPTH = 200
+# What a reader was shown before this visit, kept per reader this long (and until their next
+# action): it only grows as earlier impressions age past the visit, so a minute late is
+# nothing a reader notices, and a returning reader costs no store read for it.
+SEEN_SECONDS = 60.0
+SEEN_READERS = 20_000
 
 _ACTIONS = tuple(str(k) for k in Kind if k is not Kind.IMPRESSION)
+_IMPRESSION = str(Kind.IMPRESSION)
 
 
 def _seen_before_this_visit(connection: Any, reader_id: int) -> dict[int, int]:
@@ -115,9 +123,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-_MARK = select(func.count(), func.max(events.c.id)).where(
-    events.c.reader_id == bindparam("reader"), events.c.kind.in_(_ACTIONS)
+def _actions(reader_id: Any) -> Any:
+    return events.c.reader_id == reader_id, events.c.kind.in_(_ACTIONS)
+
+
+_MARK = select(func.count(), func.max(events.c.id)).where(*_actions(bindparam("reader")))
+_READER_AND_MARK = select(
+    readers,
+    select(func.count()).where(*_actions(readers.c.id)).scalar_subquery().label("actions"),
+    select(func.max(events.c.id)).where(*_actions(readers.c.id)).scalar_subquery().label("last"),
 )
+
+
+_BY_ID = _READER_AND_MARK.where(readers.c.id == bindparam("id"))
+_BY_NAME = _READER_AND_MARK.where(readers.c.name == bindparam("name"))
 
 
 def _mark(connection: Connection, reader_id: int) -> tuple[int, int]:
@@ -126,6 +145,21 @@ def _mark(connection: Connection, reader_id: int) -> tuple[int, int]:
     with the impressions the feed records itself."""
     row = connection.execute(_MARK, {"reader": reader_id}).one()
     return int(row[0]), int(row[1] or 0)
+
+
+def _reader_and_mark(
+    connection: Connection, reader: Reader | str | int
+) -> tuple[Reader, tuple[int, int]]:
+    """The reader (by name or id, or as given) and their action mark: one statement."""
+    if isinstance(reader, Reader):
+        return reader, _mark(connection, reader.id)
+    if isinstance(reader, int):
+        row = connection.execute(_BY_ID, {"id": reader}).first()
+    else:
+        row = connection.execute(_BY_NAME, {"name": reader.strip()}).first()
+    if row is None:
+        raise NotFound(f"no reader named {reader!r}")
+    return to_reader(row), (int(row.actions), int(row.last or 0))
 
 
 class FeedBuilder:
@@ -137,6 +171,7 @@ class FeedBuilder:
         self._scorer: tuple[float, int, Scorer] | None = None  # (checked, version, scorer)
         self._lock = threading.Lock()
         self._refreshing: threading.Thread | None = None
+        self._stale = False  # the store changed here: bring the pool up to date first
         # Articles readers acted on (their history), by id: read once, shared by every
         # reader; emptied with the pool on ingest. Bounded so a long-running server stays small.
         self._read: OrderedDict[int, Any] = OrderedDict()
@@ -144,21 +179,31 @@ class FeedBuilder:
         self._ranked: OrderedDict[int, Ranked] = OrderedDict()  # reader id → ranked list
         self._ranked_bytes = 0
         self._slots = threading.BoundedSemaphore(RANKING_SLOTS)
-        self._writing = threading.Lock()  # impressions are written one request at a time
+        self._writing = threading.Lock()  # one writer at a time per process (SQLite)
+        self.impressions = ImpressionLog(engine, writing=self._writing)
+        # reader id → (when read, action mark, seen arrays): see SEEN_SECONDS
+        self._seen: OrderedDict[int, tuple[float, tuple[int, int], Any]] = OrderedDict()
         # How feeds were made: ranked (afresh), reranked (for what was shown since), reused
         # (as kept), refilled (ranked afresh: the kept rows could not serve the page)
         self.stats: Counter[str] = Counter()
 
     def invalidate(self) -> None:
-        """Forget the pool, scorer and ranked lists (after an ingest, or training): the next
-        feed reloads."""
+        """After an ingest, understanding or training: the next feed first brings the pool
+        up to date (loading only new and changed stories) and checks the scorer. Rankings
+        are kept while the pool's stories are unchanged (an ingest of articles not yet
+        understood changes none); their pages are made again, as articles may have."""
         with self._lock:
-            self._pool = None
+            self._stale = True
             self._scorer = None
             self._read.clear()
             self._articles.clear()
-            self._ranked.clear()
-            self._ranked_bytes = 0
+            self._seen.clear()
+            for ranked in self._ranked.values():
+                ranked.pages = {}
+
+    def close(self) -> None:
+        """Write the impressions still queued."""
+        self.impressions.close()
 
     def warm(self) -> None:
         """Build the pool, load the scorer and the most followed topics' stories now, so the
@@ -178,9 +223,12 @@ class FeedBuilder:
         from the old one, so no reader waits for a rebuild."""
         with self._lock:
             pool = self._pool
-            if pool is None:
-                pool = self._pool = self._build_pool()
-                self._start(self._warm, pool)
+            if pool is None or self._stale:
+                old, self._stale = pool, False
+                pool = self._pool = self._build_pool(old, about=False)
+                self._ranked_pool_changed(pool)
+                if old is None or pool.version != old.version:
+                    self._start(self._warm, pool)
             elif time.monotonic() - pool.built > POOL_SECONDS and not (
                 self._refreshing and self._refreshing.is_alive()
             ):
@@ -202,36 +250,69 @@ class FeedBuilder:
         self._leads([s.lead_article_id for s in pool.stories])
 
     def _refresh(self) -> None:
-        fresh = self._build_pool()
         with self._lock:
             old = self._pool
         if old is None:  # invalidated meanwhile: the next call builds
             return
-        # Followed-topic lists carry over for ABOUT_SECONDS: thousands of topics are
-        # followed, and reloading them all every minute would keep the cache cold.
-        keep = time.monotonic() - ABOUT_SECONDS
-        for key, (built, stories) in list(old.about.items()):
-            if built >= keep:
-                fresh.about[key] = (built, stories)
-                for story in stories:
-                    fresh.by_id.setdefault(story.story_id, story)
+        fresh = self._build_pool(old)
         # The most followed topics are loaded here, off the request path, so that the
         # readers who follow them never wait for the lookup.
         self._warm(fresh)
         with self._lock:
-            if self._pool is not None:
+            if self._pool is old:
                 self._pool = fresh
-                self._ranked.clear()  # ranked against the old pool: no longer used
-                self._ranked_bytes = 0
+                self._ranked_pool_changed(fresh)
 
-    def _build_pool(self) -> Pool:
+    def _ranked_pool_changed(self, pool: Pool) -> None:
+        """Drop the rankings made against other stories than ``pool``'s (holding the lock)."""
+        if any(r.pool.version != pool.version for r in self._ranked.values()):
+            self._ranked.clear()
+            self._ranked_bytes = 0
+
+    @staticmethod
+    def _carry_about(old: Pool, fresh: Pool) -> None:
+        """Followed-topic lists carry over for ABOUT_SECONDS: thousands of topics are
+        followed, and reloading them all every minute would keep the cache cold."""
+        keep = time.monotonic() - ABOUT_SECONDS
+        for key, (built, stories) in list(old.about.items()):
+            if built >= keep and key not in fresh.about:
+                fresh.about[key] = (built, stories)
+                for story in stories:
+                    fresh.by_id.setdefault(story.story_id, story)
+
+    def _build_pool(self, old: Pool | None = None, *, about: bool = True) -> Pool:
+        """The newest stories, their popularity and the clock. From an ``old`` pool only new
+        and changed stories are read (by their last update); when none is, the new pool
+        keeps its version, so the rankings made against it stay good, and its followed-topic
+        lists (with ``about``, they carry over whatever changed)."""
         now = _now()
+        held = old.stamps if old is not None else {}
         with self.engine.connect() as connection:
-            stories = candidate_store.newest(connection, POOL_STORIES)
+            stamps = candidate_store.newest_stamps(connection, POOL_STORIES)
+            changed = [i for i, at in stamps if held.get(i) != at]
+            loaded = {s.story_id: s for s in candidate_store.load(connection, changed)}
             popularity = event_store.popularity(connection, now - POPULARITY_WINDOW)
+        stories = []
+        for story_id, _ in stamps:
+            story = loaded.get(story_id)
+            if story is None and old is not None and story_id in held:
+                story = old.stories[old.row_of[story_id]]
+            if story is not None:
+                stories.append(story)
         dim = next((len(s.vector) for s in stories if s.vector is not None), 0)
         clock = corpus_clock(stories, now)
-        return Pool(stories, matrix(stories, dim), popularity, clock, time.monotonic())
+        fresh = Pool(stories, matrix(stories, dim), popularity, clock, time.monotonic())
+        fresh.stamps = {i: at for i, at in stamps if i in fresh.row_of}
+        if (
+            old is not None
+            and not loaded
+            and clock == old.clock
+            and [s.story_id for s in stories] == [s.story_id for s in old.stories]
+        ):
+            fresh.version = old.version
+        if old is not None and (about or fresh.version == old.version):
+            self._carry_about(old, fresh)
+        return fresh
 
     def scorer(self) -> Scorer:
         return self._current_scorer()[1]
@@ -332,19 +413,30 @@ class FeedBuilder:
         )
 
     def build(
-        self, reader: Reader, *, limit: int = 30, cursor: str | None = None, record: bool = True
+        self,
+        reader: Reader | str | int,
+        *,
+        limit: int = 30,
+        cursor: str | None = None,
+        record: bool = True,
     ) -> FeedPage:
-        """A page of the reader's feed. Without ``cursor``, the first: the reader is ranked
-        (or their kept ranking reused) and the order is kept as a snapshot that the page's
-        ``next_cursor`` names a place in; with one, the next stories of that snapshot.
-        :class:`~tidings.rank.cursor.StaleCursor` when it has expired."""
+        """A page of the reader's feed (a reader, or their name or id: then the reader and
+        their action mark are one store read). Without ``cursor``, the first: the reader is
+        ranked (or their kept ranking reused) and the order is kept as a snapshot that the
+        page's ``next_cursor`` names a place in; with one, the next stories of that snapshot.
+        :class:`~tidings.rank.cursor.StaleCursor` when it has expired.
+
+        A returning reader whose feed has not changed costs one store read (their action
+        mark): what they were shown before this visit, their ranking and the page itself are
+        kept in memory. ``record``: log the items shown as impressions (:meth:`record`)."""
         limit = max(1, min(limit, MAX_LIMIT))
         place = cursors.parse(cursor) if cursor else None
         pool = self.pool()
         version, scorer = self._current_scorer()
         with self.engine.connect() as connection:
-            mark = _mark(connection, reader.id)  # before the state is read: never newer
-            seen = _seen_before_this_visit(connection, reader.id)
+            # the mark is read before the state is: never newer than it
+            reader, mark = _reader_and_mark(connection, reader)
+            shown = self._seen_arrays(connection, reader.id, mark)
             snapshot = (
                 snapshot_store.get(connection, reader.id, place.snapshot, now=_now())
                 if place is not None
@@ -353,14 +445,62 @@ class FeedBuilder:
         if place is not None and (snapshot is None or place.position > len(snapshot)):
             raise cursors.StaleCursor()
         key = (mark, pool.version, version)
-        shown = seen_arrays(seen)
+        encoded = None
         if place is None or snapshot is None:
-            ranked, items, next_cursor = self._first_page(reader, pool, scorer, key, shown, limit)
+            ranked, encoded = self._first_page(reader, pool, scorer, key, shown, limit)
+            items, next_cursor = encoded.items, encoded.next_cursor
         else:
             ranked, items, next_cursor = self._next_page(
                 reader, pool, scorer, key, shown, limit, place, snapshot
             )
-        page = FeedPage(
+        page = self._page(reader, ranked, pool, scorer, items, next_cursor, encoded)
+        if record:
+            self.record(page)
+        return page
+
+    def kept(self, reader: Reader | str | int, *, limit: int = 30) -> FeedPage | None:
+        """The reader's first page as :meth:`build` would make it, if that needs no more
+        than the one store read of their action mark (their page is kept, nothing changed
+        for them); None when it must be made: call :meth:`build`. A server answers a
+        returning reader with this on its event loop, and hands only the rest to threads.
+        Nothing is logged: :meth:`record` the page once it is sent."""
+        limit = max(1, min(limit, MAX_LIMIT))
+        with self._lock:
+            pool, checked = self._pool, self._scorer
+        if pool is None or self._stale or checked is None:
+            return None
+        if time.monotonic() - pool.built > POOL_SECONDS or (
+            time.monotonic() - checked[0] > POOL_SECONDS
+        ):
+            return None  # due for a refresh: build starts it
+        scorer = checked[2]
+        with self.engine.connect() as connection:
+            reader, mark = _reader_and_mark(connection, reader)
+            with self._lock:
+                seen = self._seen.get(reader.id)
+            if seen is None or seen[1] != mark or time.monotonic() - seen[0] >= SEEN_SECONDS:
+                return None
+        ranked = self._kept(reader.id, (mark, pool.version, checked[1]))
+        if ranked is None:
+            return None
+        with ranked.lock:
+            encoded = ranked.pages.get(limit) if ranked.seen is seen[2] else None
+        if encoded is None:
+            return None
+        self._count("reused")
+        return self._page(reader, ranked, pool, scorer, encoded.items, encoded.next_cursor, encoded)
+
+    @staticmethod
+    def _page(
+        reader: Reader,
+        ranked: Ranked,
+        pool: Pool,
+        scorer: Scorer,
+        items: list[FeedItem],
+        next_cursor: str | None,
+        encoded: Encoded | None,
+    ) -> FeedPage:
+        return FeedPage(
             reader=reader,
             items=items,
             next_cursor=next_cursor,
@@ -368,30 +508,41 @@ class FeedBuilder:
             scorer=getattr(scorer, "name", "scorer"),
             followed=frozenset(ranked.profile.followed),
             clock=pool.clock,
+            encoded=encoded,
         )
-        if record and items:
-            page.request = uuid.uuid4().hex
-            now = _now()
-            # One writer at a time per process: SQLite has one write lock, and a thread that
-            # finds it taken sleeps in growing steps (up to 100 ms each) — 16 request threads
-            # writing at once made the slowest feed wait seconds for its impressions.
-            with self._writing, self.engine.begin() as connection:
-                event_store.append(
-                    connection,
-                    reader.id,
-                    [
-                        Event(
-                            Kind.IMPRESSION,
-                            now,
-                            article_id=i.article.id,
-                            story_id=i.story_id,
-                            request=page.request,
-                            value=float(i.rank),
-                        )
-                        for i in items
-                    ],
-                )
-        return page
+
+    def record(self, page: FeedPage) -> None:
+        """Log a page's items as shown (impressions of one request id, each with its rank):
+        written at once, or queued when :attr:`impressions` is deferred (a server)."""
+        if not page.items:
+            return
+        page.request = request = uuid.uuid4().hex
+        now, reader_id, kind = _now(), page.reader.id, _IMPRESSION
+        self.impressions.add(
+            [
+                (reader_id, kind, i.article.id, i.story_id, None, float(i.rank), request, now)
+                for i in page.items
+            ]
+        )
+
+    def _seen_arrays(
+        self, connection: Connection, reader_id: int, mark: tuple[int, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """What the reader was shown before this visit, as (story ids, times): kept for
+        :data:`SEEN_SECONDS` and until their next action (same arrays: same ranking key)."""
+        with self._lock:
+            kept = self._seen.get(reader_id)
+        if kept is not None and kept[1] == mark and time.monotonic() - kept[0] < SEEN_SECONDS:
+            return kept[2]
+        shown = seen_arrays(_seen_before_this_visit(connection, reader_id))
+        if kept is not None and same(kept[2], shown):
+            shown = kept[2]  # the very arrays: a kept ranking compares them by identity first
+        with self._lock:
+            self._seen[reader_id] = (time.monotonic(), mark, shown)
+            self._seen.move_to_end(reader_id)
+            while len(self._seen) > SEEN_READERS:
+                self._seen.popitem(last=False)
+        return shown
 
     def _kept(self, reader_id: int, key: tuple[Any, ...]) -> Ranked | None:
         """The reader's kept ranking, if it was ranked under ``key``."""
@@ -414,16 +565,21 @@ class FeedBuilder:
         key: tuple[Any, ...],
         shown: tuple[np.ndarray, np.ndarray],
         limit: int,
-    ) -> tuple[Ranked, list[FeedItem], str | None]:
+    ) -> tuple[Ranked, Encoded]:
         """The first page: the kept ranking (what the reader was shown since sinking), or a
         new one; its order to :data:`SNAPSHOT_DEPTH` is saved as the snapshot later pages
-        read (once per order: showing the same first page again writes nothing)."""
+        read (once per order: showing the same first page again writes nothing, and makes
+        nothing again)."""
         depth = max(SNAPSHOT_DEPTH, limit)
         ranked = self._kept(reader.id, key)
         if ranked is not None:
             with ranked.lock:
                 fresh = not same(ranked.seen, shown)
                 usable = (not fresh or ranked.reseen(shown)) and ranked.exact(depth)
+                page = ranked.pages.get(limit) if usable else None
+            if page is not None:
+                self._count("reused")
+                return ranked, page
             if usable:
                 self._count("reranked" if fresh else "reused")
             else:
@@ -443,9 +599,10 @@ class FeedBuilder:
             snapshot = ranked.snapshot
             rows = order[:limit]
             items = self._items(ranked, rows, list(range(len(rows))))
-        more = len(order) > len(rows) or (len(rows) == limit and not ranked.complete)
-        next_cursor = str(cursors.Place(snapshot, len(rows))) if more else None
-        return ranked, items, next_cursor
+            more = len(order) > len(rows) or (len(rows) == limit and not ranked.complete)
+            next_cursor = str(cursors.Place(snapshot, len(rows))) if more else None
+            page = ranked.pages[limit] = Encoded(items, next_cursor)
+        return ranked, page
 
     def _next_page(
         self,
@@ -500,8 +657,8 @@ class FeedBuilder:
             old = self._ranked.pop(reader_id, None)
             if old is not None:
                 self._ranked_bytes -= old.counted
-            if ranked.pool is not self._pool:  # the pool changed meanwhile: keep nothing
-                return
+            if self._pool is None or ranked.pool.version != self._pool.version:
+                return  # the pool changed meanwhile: keep nothing
             ranked.counted = ranked.nbytes
             self._ranked[reader_id] = ranked
             self._ranked_bytes += ranked.counted

@@ -3,9 +3,11 @@ out. Plain data with its JSON shape; nothing here ranks or reads the store."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from tidings.models import Article
 from tidings.rank import reasons
@@ -71,6 +73,16 @@ class Filtered:
 
 
 @dataclass(slots=True)
+class Encoded:
+    """A page's items, with their JSON once encoded: kept with a ranking, the same page
+    shown again is not encoded again."""
+
+    items: list[FeedItem]
+    next_cursor: str | None
+    json: bytes | None = None
+
+
+@dataclass(slots=True)
 class FeedPage:
     reader: Reader
     items: list[FeedItem]
@@ -80,6 +92,7 @@ class FeedPage:
     request: str | None = None
     followed: frozenset[str] = frozenset()  # the reader's follow keys when it was ranked
     clock: datetime | None = None  # "now" for freshness (see pool.corpus_clock): "3 h ago"
+    encoded: Encoded | None = field(default=None, repr=False)
 
     def follows(self, topic_id: str) -> bool:
         """Whether the reader follows a topic of a card (``label:north-korea``, say), so a
@@ -87,13 +100,33 @@ class FeedPage:
         return topic_key(topic_id) in self.followed
 
     def to_dict(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for f in self.filtered:
-            counts[f.reason] = counts.get(f.reason, 0) + 1
         return {
             "reader": self.reader.name,
             "items": [i.to_dict() for i in self.items],
             "next_cursor": self.next_cursor,
-            "filtered": counts,
+            "filtered": self._filtered_counts(),
             "scorer": self.scorer,
         }
+
+    def json(self) -> bytes:
+        """:meth:`to_dict` as JSON (UTF-8); the items' part is encoded once per kept page."""
+        encoded = self.encoded
+        if encoded is None or encoded.items is not self.items:
+            encoded = Encoded(self.items, self.next_cursor)
+        if encoded.json is None:
+            encoded.json = orjson.dumps([i.to_dict() for i in self.items])
+        head = orjson.dumps({"reader": self.reader.name})[:-1]
+        tail = orjson.dumps(
+            {
+                "next_cursor": self.next_cursor,
+                "filtered": self._filtered_counts(),
+                "scorer": self.scorer,
+            }
+        )[1:]
+        return b'%s,"items":%s,%s' % (head, encoded.json, tail)
+
+    def _filtered_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in self.filtered:
+            counts[f.reason] = counts.get(f.reason, 0) + 1
+        return counts

@@ -118,6 +118,7 @@ class Pool:
 
     row_of: dict[int, int] = field(default_factory=dict)  # story id → row in stories
     version: int = field(default_factory=lambda: next(_versions))  # part of a ranking's key
+    stamps: dict[int, datetime] = field(default_factory=dict)  # story id → last updated
     codes: dict[str, int] = field(default_factory=dict)  # topic key → code (grows)
     lock: threading.Lock = field(default_factory=threading.Lock)
     columns: Columns | None = None

@@ -58,6 +58,9 @@ class Ranked:
     counted: int = 0  # its size when the cache counted it
     snapshot: int | None = None  # the saved snapshot of ``order`` (None: not saved yet)
     gone: frozenset[int] = frozenset()  # stories asked for that no longer exist
+    # First pages made from this ranking as it stands, by their size: showing the same page
+    # again (nothing changed for the reader) needs neither reasons nor encoding again.
+    pages: dict[int, Any] = field(default_factory=dict)
 
     @property
     def nbytes(self) -> int:
@@ -86,6 +89,7 @@ class Ranked:
             self.matrix[:, _SEEN] = np.log1p(column)
             self.scores = self.scorer.score(self.matrix)
         self.seen, self.order, self.complete, self.snapshot = seen, [], False, None
+        self.pages = {}
         return True
 
     def order_to(self, depth: int) -> list[int]:

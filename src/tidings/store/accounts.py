@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from tidings.store.readers import Reader, _to_reader
+from tidings.store.readers import Reader, to_reader
 from tidings.store.schema import api_keys, readers, sessions
 
 SESSION_LIFETIME = timedelta(days=30)
@@ -53,7 +53,7 @@ def check_password(connection: Connection, name: str, password: str) -> Reader |
         _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return None
-    return _to_reader(row)
+    return to_reader(row)
 
 
 _DUMMY = _hasher.hash("not a password anyone has")
@@ -79,7 +79,7 @@ def session(connection: Connection, token: str, *, now: datetime) -> Session | N
         .join(readers, readers.c.id == sessions.c.reader_id)
         .where(sessions.c.token_hash == digest(token), sessions.c.expires_at > now)
     ).first()
-    return None if row is None else Session(token, row.csrf, _to_reader(row))
+    return None if row is None else Session(token, row.csrf, to_reader(row))
 
 
 def close_session(connection: Connection, token: str) -> None:
@@ -100,7 +100,7 @@ def feed_token(connection: Connection, reader_id: int, *, rotate: bool) -> str:
 
 def reader_by_feed_token(connection: Connection, token: str) -> Reader | None:
     row = connection.execute(select(readers).where(readers.c.feed_token == token)).first()
-    return None if row is None else _to_reader(row)
+    return None if row is None else to_reader(row)
 
 
 def add_api_key(connection: Connection, name: str, *, now: datetime) -> str:
@@ -109,7 +109,8 @@ def add_api_key(connection: Connection, name: str, *, now: datetime) -> str:
     return key
 
 
+_KEY_NAME = select(api_keys.c.name).where(api_keys.c.key_hash == bindparam("digest"))
+
+
 def api_key_name(connection: Connection, key: str) -> str | None:
-    return connection.execute(
-        select(api_keys.c.name).where(api_keys.c.key_hash == digest(key))
-    ).scalar_one_or_none()
+    return connection.execute(_KEY_NAME, {"digest": digest(key)}).scalar_one_or_none()

@@ -42,21 +42,31 @@ def newest(connection: Connection, limit: int) -> list[PoolStory]:
     """The ``limit`` newest dated stories, then the undated ones that arrived last: at least
     a tenth of ``limit`` of them (whatever is left when there are fewer dated stories), so
     an undated capture is still seen, without a date it does not have."""
-    dated = list(
-        connection.execute(
-            select(stories.c.id)
+    return load(connection, [story for story, _ in newest_stamps(connection, limit)])
+
+
+def newest_stamps(connection: Connection, limit: int) -> list[tuple[int, datetime]]:
+    """(id, last updated) of the stories :func:`newest` loads, in its order: what a pool
+    refresh compares with the stories it holds, to load only the new and changed ones."""
+    dated = [
+        (r.id, r.updated_at)
+        for r in connection.execute(
+            select(stories.c.id, stories.c.updated_at)
             .where(stories.c.last_published.is_not(None))
             .order_by(stories.c.last_published.desc(), stories.c.id.desc())
             .limit(limit)
-        ).scalars()
-    )
-    undated = connection.execute(
-        select(stories.c.id)
-        .where(stories.c.last_published.is_(None))
-        .order_by(stories.c.created_at.desc(), stories.c.id.desc())
-        .limit(max(limit // UNDATED_SHARE, limit - len(dated)))
-    ).scalars()
-    return load(connection, [*dated, *undated])
+        )
+    ]
+    undated = [
+        (r.id, r.updated_at)
+        for r in connection.execute(
+            select(stories.c.id, stories.c.updated_at)
+            .where(stories.c.last_published.is_(None))
+            .order_by(stories.c.created_at.desc(), stories.c.id.desc())
+            .limit(max(limit // UNDATED_SHARE, limit - len(dated)))
+        )
+    ]
+    return [*dated, *undated]
 
 
 def about(connection: Connection, keys: Iterable[str], limit: int) -> list[int]:

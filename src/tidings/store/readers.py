@@ -26,7 +26,7 @@ class Reader:
         return {"id": self.id, "name": self.name, "created": self.created.isoformat()}
 
 
-def _to_reader(row: Any) -> Reader:
+def to_reader(row: Any) -> Reader:
     return Reader(row.id, row.name, row.created_at)
 
 
@@ -62,12 +62,12 @@ def get(connection: Connection, name_or_id: str | int) -> Reader:
         row = connection.execute(query.where(readers.c.name == name_or_id.strip())).first()
     if row is None:
         raise NotFound(f"no reader named {name_or_id!r}")
-    return _to_reader(row)
+    return to_reader(row)
 
 
 def all_readers(connection: Connection, *, limit: int = 1000, offset: int = 0) -> list[Reader]:
     rows = connection.execute(select(readers).order_by(readers.c.id).limit(limit).offset(offset))
-    return [_to_reader(r) for r in rows]
+    return [to_reader(r) for r in rows]
 
 
 def count(connection: Connection) -> int:

@@ -21,7 +21,7 @@ from tidings.errors import InputError
 from tidings.library import Tidings
 from tidings.safety import MAX_INT64
 from tidings.store.accounts import Session
-from tidings.web import atom
+from tidings.web import atom, etags
 from tidings.web.auth import SESSION_COOKIE, Caller, caller, set_session_cookie
 from tidings.web.params import Cursor, Limit, MinArticles, Offset, PathId
 from tidings.web.throttle import client_address, guard
@@ -138,15 +138,32 @@ ForReader = Annotated[str | None, Query(description="The reader (newsroom keys o
 
 
 @router.get("/feed", summary="The ranked feed: one item per story, each with its reason")
-def feed(
+async def feed(
     request: Request,
     who: Who,
     reader: ForReader = None,
     limit: Limit = 30,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> Response:
+    """The page is tagged (``ETag``): asked again with ``If-None-Match`` while nothing
+    changed for the reader, it is a ``304`` without a body, and logs no impressions again."""
     store = _tidings(request)
-    return store.feed(who.reader(store, reader).id, limit=limit, cursor=cursor).to_dict()
+    ref = who.reader_ref(reader)
+    # A returning reader's kept page is answered here (one indexed read); making a page
+    # (ranking, reading the store) runs in a worker thread, off the event loop.
+    page = None if cursor else store.kept_feed(ref, limit=limit)
+    if page is None:
+        page = await run_in_threadpool(store.feed, ref, limit=limit, cursor=cursor, record=False)
+    body = page.json()
+    held, tag = etags.not_modified(request, body)
+    headers = {"ETag": tag, "Cache-Control": etags.CACHE_CONTROL}
+    if held:
+        return Response(status_code=304, headers=headers)
+    if store.feeds.impressions.deferred:
+        store.record_shown(page)  # queued: the background writer stores it
+    else:
+        await run_in_threadpool(store.record_shown, page)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get("/filtered", summary="What is kept out of the feed, and why")

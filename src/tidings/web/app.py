@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tidings import config
 from tidings.library import Tidings
-from tidings.web import api, errors, headers, limits, pages, throttle
+from tidings.web import api, errors, etags, headers, limits, pages, throttle
 
 
 def create_app(
@@ -42,6 +42,9 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if serving:
             _one_thread_each()
+            # Feed impressions are written in batches off the request path (a crash loses
+            # at most the last half second of them; a reader's actions are never queued).
+            tidings.feeds.impressions.defer()
             threading.Thread(
                 target=_warm, args=(tidings, ready), name="tidings-warm", daemon=True
             ).start()
@@ -52,6 +55,7 @@ def create_app(
         finally:
             if serving:  # background work (polling, fetching new sources) stops between steps
                 tidings.shutdown()
+                tidings.feeds.close()  # the impressions still queued
             if serving and tidings.feeds.stats:
                 made = ", ".join(f"{n} {how}" for how, n in sorted(tidings.feeds.stats.items()))
                 print(f"tidings feeds (process {os.getpid()}): {made}", file=sys.stderr)
@@ -73,6 +77,7 @@ def create_app(
     app.state.ready = ready
     errors.install(app)
     # The last added runs first: the size limit before anything reads a body.
+    app.add_middleware(etags.ConditionalGet)
     app.add_middleware(limits.NulGuard)
     app.add_middleware(limits.BodyLimit)
     app.add_middleware(headers.SecurityHeaders, https=app.state.secure_cookies)

@@ -43,7 +43,7 @@ from tidings.store import events as event_store
 from tidings.store import readers as reader_store
 from tidings.store.accounts import Session
 from tidings.store.readers import Reader
-from tidings.web import present
+from tidings.web import etags, present
 from tidings.web.api import feed_url
 from tidings.web.auth import SESSION_COOKIE, same_secret, set_cookie, set_session_cookie
 from tidings.web.params import Cursor, FormId, PathId
@@ -166,13 +166,23 @@ def _with_cookie(request: Request, response: Response, session: Session) -> Resp
 
 @router.get("/", response_class=HTMLResponse)
 def for_you(request: Request, session: SignedIn, cursor: Cursor = None) -> Response:
+    store = _tidings(request)
     try:
-        page = _tidings(request).feed(session.reader.id, limit=20, cursor=cursor)
+        page = store.feed(session.reader, limit=20, cursor=cursor, record=False)
     except StaleCursor:  # a page kept open past its ranking's life: start from the top
         return RedirectResponse("/", status_code=303)
     # "3 h ago" is measured from the feed's own clock (the newest story's time when the
     # store is an archive), so it agrees with the freshness the ranking used.
-    return _render(request, "feed.html", session, page=page, now=page.clock)
+    response = _render(request, "feed.html", session, page=page, now=page.clock)
+    # Tagged here, not by etags.ConditionalGet: a page the browser holds already (304) is
+    # not logged as shown again.
+    held, tag = etags.not_modified(request, bytes(response.body))
+    response.headers["ETag"] = tag
+    response.headers["Cache-Control"] = etags.CACHE_CONTROL
+    if held and FLASH_COOKIE not in request.cookies:
+        return Response(status_code=304, headers=dict(response.headers))
+    store.record_shown(page)
+    return response
 
 
 @router.get("/signup", response_class=HTMLResponse)
