@@ -71,6 +71,7 @@ _BAD_CHARACTER_REFERENCE = re.compile(
                    |11[2-9][0-9]{4}|1[2-9][0-9]{5}|[2-9][0-9]{6}|[1-9][0-9]{7,}));""",
     re.VERBOSE,
 )
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 # Category terms that are machine identifiers (Blogger's "kind#post"), not topics.
 _URL_LIKE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|tag:|urn:)", re.IGNORECASE)
 
@@ -611,12 +612,14 @@ def _name_entry(entry: Mapping[str, Any], index: int) -> str:
 
 def _jsonable(value: Any) -> Any:
     """``value`` with struct_time as ISO 8601 and every container a plain dict or list."""
+    if type(value) in _SCALARS:  # most of an entry; checking each against the ABCs is slow
+        return value
     if isinstance(value, time.struct_time):
         try:
             return datetime(*value[:6], tzinfo=UTC).isoformat()
         except (ValueError, OverflowError):
             return None
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):  # feedparser's dicts are dicts: no ABC check
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]

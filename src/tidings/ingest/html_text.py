@@ -17,7 +17,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from collections.abc import Iterator
-from functools import cached_property
+from functools import cached_property, lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
@@ -100,7 +100,6 @@ _ANY_TAG = re.compile(r"<[^>]*>")
 _SELF_CLOSED_DROPPED = re.compile(
     r"<(" + "|".join(sorted(_DROP_WITH_CONTENT)) + r")(\s[^<>]*?)?/>", re.IGNORECASE
 )
-_WHITESPACE = re.compile(r"\s+")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 # Whole paragraphs that are feed furniture, not article text.
@@ -163,8 +162,12 @@ class Fragment:
         for paragraph in self._extract():
             if _FURNITURE_PARAGRAPH.match(paragraph):
                 continue
-            paragraph = _FURNITURE_SUFFIX.sub("", paragraph)
-            paragraph = _BARE_ELLIPSIS_SUFFIX.sub("…", paragraph).strip()
+            # Every suffix ends in "]" or ")" or says "read": most paragraphs are spared the
+            # suffix patterns, whose look-behind is tried at every character.
+            if paragraph.rstrip().endswith(("]", ")")) or "read" in paragraph.lower():
+                paragraph = _FURNITURE_SUFFIX.sub("", paragraph)
+                paragraph = _BARE_ELLIPSIS_SUFFIX.sub("…", paragraph)
+            paragraph = paragraph.strip()
             if paragraph and not _FURNITURE_PARAGRAPH.match(paragraph):
                 paragraphs.append(paragraph)
         return paragraphs
@@ -260,6 +263,13 @@ def absolute_url(url: object, base: str | None = None) -> str | None:
     text = str(url or "").strip()
     if not text:
         return None
+    return _absolute_url(text, base)
+
+
+# A feed entry asks for the same addresses several times (picture, media, body images), and
+# urljoin and urlsplit are pure Python.
+@lru_cache(maxsize=4096)
+def _absolute_url(text: str, base: str | None) -> str | None:
     try:
         if base:
             text = urljoin(base, text)
@@ -334,7 +344,7 @@ def _parse(html: str) -> tuple[lxml.html.HtmlElement | None, int, str]:
 
 
 def _visible_length(text: str) -> int:
-    return len(_WHITESPACE.sub("", text))
+    return len("".join(text.split()))  # str.split's whitespace is exactly re's \s
 
 
 def _walk(root: lxml.html.HtmlElement, out: _Collector) -> None:
@@ -342,9 +352,8 @@ def _walk(root: lxml.html.HtmlElement, out: _Collector) -> None:
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, el in walker:
         tag = el.tag if isinstance(el.tag, str) else ""
-        skip = tag in _DROP_WITH_CONTENT or _has_furniture_class(el)
         if event == "start":
-            if skip:
+            if tag in _DROP_WITH_CONTENT or _has_furniture_class(el):
                 walker.skip_subtree()
                 continue
             if tag in _BLOCK:
@@ -356,7 +365,7 @@ def _walk(root: lxml.html.HtmlElement, out: _Collector) -> None:
             if tag and el.text:
                 out.text(el.text)
         else:
-            if tag in _BLOCK and not skip:
+            if tag in _BLOCK and not _has_furniture_class(el):  # a skipped one still ends
                 out.boundary()
             elif tag in _CELL:
                 out.text(" ")
@@ -370,7 +379,8 @@ def _has_furniture_class(el: lxml.html.HtmlElement) -> bool:
 
 
 def _squash(text: str) -> str:
-    return _WHITESPACE.sub(" ", text)
+    """Runs of whitespace as one space, and none at the ends (which clean_line strips)."""
+    return " ".join(text.split())
 
 
 class _Collector:
