@@ -460,8 +460,9 @@ class FeedBuilder:
 
     def kept(self, reader: Reader | str | int, *, limit: int = 30) -> FeedPage | None:
         """The reader's first page as :meth:`build` would make it, if that needs no more
-        than the one store read of their action mark (their page is kept, nothing changed
-        for them); None when it must be made: call :meth:`build`. A server answers a
+        than the store read of their action mark (and, once a minute, of what they were
+        shown before): their page is kept and nothing changed for them. None when it must
+        be made: call :meth:`build`. A server answers a
         returning reader with this on its event loop, and hands only the rest to threads.
         Nothing is logged: :meth:`record` the page once it is sent."""
         limit = max(1, min(limit, MAX_LIMIT))
@@ -476,15 +477,13 @@ class FeedBuilder:
         scorer = checked[2]
         with self.engine.connect() as connection:
             reader, mark = _reader_and_mark(connection, reader)
-            with self._lock:
-                seen = self._seen.get(reader.id)
-            if seen is None or seen[1] != mark or time.monotonic() - seen[0] >= SEEN_SECONDS:
+            ranked = self._kept(reader.id, (mark, pool.version, checked[1]))
+            if ranked is None:
                 return None
-        ranked = self._kept(reader.id, (mark, pool.version, checked[1]))
-        if ranked is None:
-            return None
+            # what they were shown before: kept, or read again once a minute (a second read)
+            shown = self._seen_arrays(connection, reader.id, mark)
         with ranked.lock:
-            encoded = ranked.pages.get(limit) if ranked.seen is seen[2] else None
+            encoded = ranked.pages.get(limit) if ranked.seen is shown else None
         if encoded is None:
             return None
         self._count("reused")

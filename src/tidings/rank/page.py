@@ -3,6 +3,7 @@ out. Plain data with its JSON shape; nothing here ranks or reads the store."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -74,12 +75,14 @@ class Filtered:
 
 @dataclass(slots=True)
 class Encoded:
-    """A page's items, with their JSON once encoded: kept with a ranking, the same page
-    shown again is not encoded again."""
+    """A page's items, with the page's JSON and its digest once made: kept with a ranking
+    (whose reader, filtered counts and scorer are fixed), the same page shown again is not
+    encoded or hashed again."""
 
     items: list[FeedItem]
     next_cursor: str | None
     json: bytes | None = None
+    digest: str | None = None
 
 
 @dataclass(slots=True)
@@ -109,21 +112,23 @@ class FeedPage:
         }
 
     def json(self) -> bytes:
-        """:meth:`to_dict` as JSON (UTF-8); the items' part is encoded once per kept page."""
-        encoded = self.encoded
-        if encoded is None or encoded.items is not self.items:
-            encoded = Encoded(self.items, self.next_cursor)
+        """:meth:`to_dict` as JSON (UTF-8), encoded once per kept page."""
+        encoded = self._encoded()
         if encoded.json is None:
-            encoded.json = orjson.dumps([i.to_dict() for i in self.items])
-        head = orjson.dumps({"reader": self.reader.name})[:-1]
-        tail = orjson.dumps(
-            {
-                "next_cursor": self.next_cursor,
-                "filtered": self._filtered_counts(),
-                "scorer": self.scorer,
-            }
-        )[1:]
-        return b'%s,"items":%s,%s' % (head, encoded.json, tail)
+            encoded.json = orjson.dumps(self.to_dict())
+        return encoded.json
+
+    def digest(self) -> str:
+        """A digest of :meth:`json`: the same page, the same digest (an HTTP ``ETag``)."""
+        encoded = self._encoded()
+        if encoded.digest is None:
+            encoded.digest = hashlib.blake2b(self.json(), digest_size=12).hexdigest()
+        return encoded.digest
+
+    def _encoded(self) -> Encoded:
+        if self.encoded is None or self.encoded.items is not self.items:
+            self.encoded = Encoded(self.items, self.next_cursor)
+        return self.encoded
 
     def _filtered_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

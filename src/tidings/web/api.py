@@ -155,7 +155,7 @@ async def feed(
     if page is None:
         page = await run_in_threadpool(store.feed, ref, limit=limit, cursor=cursor, record=False)
     body = page.json()
-    held, tag = etags.not_modified(request, body)
+    held, tag = etags.not_modified(request, body, page.digest())
     headers = {"ETag": tag, "Cache-Control": etags.CACHE_CONTROL}
     if held:
         return Response(status_code=304, headers=headers)

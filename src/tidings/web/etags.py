@@ -14,7 +14,6 @@ import hashlib
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CACHE_CONTROL = "private, no-cache"
@@ -24,7 +23,12 @@ _TAGGED_TYPES = ("application/json", "text/html", "application/atom+xml")
 
 def etag(body: bytes) -> str:
     """A strong validator of ``body``."""
-    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    return quoted(hashlib.blake2b(body, digest_size=12).hexdigest())
+
+
+def quoted(digest: str) -> str:
+    """An entity tag of a digest made already."""
+    return f'"{digest}"'
 
 
 def matches(if_none_match: str | None, tag: str) -> bool:
@@ -40,18 +44,10 @@ def matches(if_none_match: str | None, tag: str) -> bool:
     return False
 
 
-def tagged(request: Request, body: bytes, media_type: str) -> Response:
-    """``body`` with its tag, or a 304 when the client holds it already."""
-    tag = etag(body)
-    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-    if matches(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media_type, headers=headers)
-
-
-def not_modified(request: Request, body: bytes) -> tuple[bool, str]:
-    """(whether the client holds ``body`` already, its tag)."""
-    tag = etag(body)
+def not_modified(request: Request, body: bytes, digest: str | None = None) -> tuple[bool, str]:
+    """(whether the client holds ``body`` already, its tag); ``digest``: of ``body``,
+    made already (a kept feed page's)."""
+    tag = quoted(digest) if digest is not None else etag(body)
     return matches(request.headers.get("if-none-match"), tag), tag
 
 
