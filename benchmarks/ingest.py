@@ -3,11 +3,12 @@
 Run on demand (not a test):  python benchmarks/ingest.py [--shared ../shared]
 
 Each measurement runs in a fresh subprocess on an empty database so its peak RSS is its own.
-In the same run, a raw reference is measured first on each backend (best of three, in its
-own subprocess): each JSON Lines line through ``json.loads``, then one ``executemany`` of the
-same fields into a plain table (SQLite through ``sqlite3``, PostgreSQL through ``psycopg``).
-tidings' JSON Lines rate is printed as a ratio of that ceiling and of the SQLite one (issue 13
-asks for >= 0.25 of the SQLite one).
+In the same run, a raw reference is measured on each backend: each JSON Lines line through
+``json.loads``, then one ``executemany`` of the same fields into a plain table (SQLite through
+``sqlite3``, PostgreSQL through ``psycopg``). The reference and tidings' JSON Lines ingest take
+turns (``--rounds``, three by default), and the best of each is compared: tidings' rate is
+printed as a ratio of that ceiling and of the SQLite one (issue 13 asks for >= 0.25 of the
+SQLite one).
 Prints a table and writes benchmarks/results/ingest.json.
 """
 
@@ -130,6 +131,12 @@ def _database(backend: str, tmp: Path) -> tuple[str, str | None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="JSON Lines runs per backend, each beside a raw run; the best of each is compared",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--raw", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -150,30 +157,38 @@ def main() -> None:
     rows = []
     raw: dict[str, float] = {}
     for backend in ("sqlite", "postgresql"):
-        # The reference first, in its own subprocess, best of three (it takes a second).
-        ceiling = max(
-            json.loads(_child(["--raw", backend, "--child", *corpora["wikinews jsonl"]]))[
-                "articles_per_s"
-            ]
-            for _ in range(3)
+        # The machine is shared and noisy: the reference and tidings take turns, each in its
+        # own subprocess, and the best of each is compared, so both are judged the same way.
+        ceilings, runs = [], []
+        for _ in range(max(1, args.rounds)):
+            ceilings.append(
+                json.loads(_child(["--raw", backend, "--child", *corpora["wikinews jsonl"]]))[
+                    "articles_per_s"
+                ]
+            )
+            runs.append(_run(backend, corpora["wikinews jsonl"], tmp))
+        ceiling = raw[backend] = max(ceilings)
+        print(
+            f"{backend:10} raw json.loads + executemany   {ceiling:8.1f} articles/s"
+            f"  (best of {len(ceilings)}: {', '.join(f'{c:.0f}' for c in ceilings)})",
+            flush=True,
         )
-        raw[backend] = ceiling
-        print(f"{backend:10} raw json.loads + executemany   {ceiling:8.1f} articles/s", flush=True)
         for corpus, inputs in corpora.items():
-            url, schema = _database(backend, tmp)
-            row = {
-                "backend": backend,
-                "corpus": corpus,
-                **json.loads(_child(["--child", url, *inputs])),
-            }
+            row = {"backend": backend, "corpus": corpus}
             ratio = ""
             if corpus == "wikinews jsonl":
+                row |= max(runs, key=lambda r: r["articles_per_s"])
+                row["runs_articles_per_s"] = [r["articles_per_s"] for r in runs]
                 row["raw_articles_per_s"] = ceiling
                 row["ratio"] = round(row["articles_per_s"] / ceiling, 3)
                 row["ratio_of_sqlite_raw"] = round(row["articles_per_s"] / raw["sqlite"], 3)
+                each = ", ".join(f"{r:.0f}" for r in row["runs_articles_per_s"])
                 ratio = (
-                    f"  ratio {row['ratio']:.3f} (of SQLite raw {row['ratio_of_sqlite_raw']:.3f})"
+                    f"  ratio {row['ratio']:.3f} (of SQLite raw {row['ratio_of_sqlite_raw']:.3f};"
+                    f" best of {len(runs)}: {each})"
                 )
+            else:
+                row |= _run(backend, inputs, tmp)
             rows.append(row)
             print(
                 f"{backend:10} {corpus:18} {row['articles']:6} articles "
@@ -181,13 +196,21 @@ def main() -> None:
                 f"peak RSS {row['peak_rss_mb']:.0f} MB{ratio}",
                 flush=True,
             )
-            if schema:
-                with create_engine(POSTGRES).begin() as connection:
-                    connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-            else:
-                for leftover in tmp.glob("bench-*.db*"):
-                    leftover.unlink()
     (tmp / "ingest.json").write_text(json.dumps(rows, indent=2))
+
+
+def _run(backend: str, inputs: list[str], tmp: Path) -> dict[str, float]:
+    """One measured ingest of ``inputs`` into a fresh, empty database, then its removal."""
+    url, schema = _database(backend, tmp)
+    try:
+        return json.loads(_child(["--child", url, *inputs]))
+    finally:
+        if schema:
+            with create_engine(POSTGRES).begin() as connection:
+                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        else:
+            for leftover in tmp.glob("bench-*.db*"):
+                leftover.unlink()
 
 
 def _child(arguments: list[str]) -> str:

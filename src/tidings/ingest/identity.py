@@ -59,8 +59,10 @@ def canonical_url(url: str) -> str:
 
 def content_hash(title: str, paragraphs: Iterable[str]) -> str:
     """SHA-256 of the headline and body, case- and whitespace-insensitive."""
-    text = "\n".join([clean_line(title), *(clean_line(p) for p in paragraphs)]).casefold()
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    text = "\n".join([clean_line(title), *map(clean_line, paragraphs)])
+    # ASCII text (most of it) is case-folded as bytes: the same result, several times faster.
+    data = text.encode("ascii").lower() if text.isascii() else text.casefold().encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
 
 
 def has_substantial_content(paragraphs: Iterable[str]) -> bool:

@@ -44,9 +44,12 @@ def clean_line(text: str) -> str:
 
 def paragraphs_from_text(text: str) -> list[str]:
     """Split plain text into paragraphs at blank lines (or at line breaks when it has none)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    blocks = _BLANK_LINES.split(text) if _BLANK_LINES.search(text) else text.split("\n")
-    paragraphs = (clean_line(" ".join(block.split("\n"))) for block in blocks)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = _BLANK_LINES.split(text)
+    if len(blocks) == 1:  # no blank line: each line is a paragraph
+        blocks = text.split("\n")
+    paragraphs = (clean_line(block.replace("\n", " ")) for block in blocks)
     return [p for p in paragraphs if p]
 
 

@@ -3,11 +3,14 @@ transaction, so one input's articles land together or not at all."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from itertools import chain
 from typing import Any, Literal
 
+import orjson
 from sqlalchemy import Connection, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -154,14 +157,6 @@ _CONTENT_LOCKS = text(
     "SELECT count(pg_advisory_xact_lock(hashtextextended(d, 0)))"
     " FROM (SELECT unnest(CAST(:digests AS text[])) AS d ORDER BY 1) AS sorted"
 )
-# Rows are matched back by key, so a row another worker stored first (skipped by the
-# conflict clause) is simply missing from the answer.
-_MULTI_INSERTS = {
-    name: dialect.insert(articles)
-    .on_conflict_do_nothing(index_elements=["canonical_url"])
-    .returning(articles.c.id, articles.c.canonical_url)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
 
 
 @dataclass(slots=True)
@@ -317,20 +312,7 @@ def _flush(
         labelled.update((position, existing.id) for position, existing in run.updates)
     raced: list[int] = []
     if run.inserts:
-        rows = [
-            {
-                "canonical_url": prepared[position].key,
-                "fetched_at": now,
-                "updated_at": now,
-                "source_id": source_id,
-                **prepared[position].values,
-            }
-            for position in run.inserts
-        ]
-        insert = _MULTI_INSERTS[
-            "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
-        ]
-        ids = {row.canonical_url: row.id for row in connection.execute(insert, rows)}
+        ids = _insert_new(connection, [prepared[p] for p in run.inserts], now, source_id)
         for position in run.inserts:
             article_id = ids.get(prepared[position].key)
             if article_id is None:
@@ -354,7 +336,7 @@ def _add_labels_many(connection: Connection, labelled: Sequence[tuple[int, Seque
     """:func:`_add_labels` for many articles in two statements (first name of a topic wins,
     as it would one article at a time)."""
     named: dict[str, str] = {}
-    links: list[dict[str, Any]] = []
+    links: list[tuple[int, str, str]] = []
     for article_id, labels in labelled:
         seen: set[str] = set()
         for name in labels:
@@ -362,13 +344,107 @@ def _add_labels_many(connection: Connection, labelled: Sequence[tuple[int, Seque
             named.setdefault(tid, name)
             if tid not in seen:
                 seen.add(tid)
-                links.append({"article_id": article_id, "topic_id": tid, "origin": "source"})
-    upsert_ignore(
-        connection,
-        topics,
-        [{"id": tid, "name": name, "kind": "label"} for tid, name in named.items()],
-    )
-    upsert_ignore(connection, article_topics, links)
+                links.append((article_id, tid, "source"))
+    topic_rows = [(tid, name, "label") for tid, name in named.items()]
+    _insert_ignore(connection, "topics", ("id", "name", "kind"), topic_rows)
+    _insert_ignore(connection, "article_topics", ("article_id", "topic_id", "origin"), links)
+
+
+# -- the hot inserts of a bulk ingest ------------------------------------------------------
+# Sent below SQLAlchemy's statement layer: its per-row parameter handling cost more than
+# SQLite's own work, and on PostgreSQL a multi-row VALUES list is a new query text for the
+# driver to parse every time. Both backends still answer with the ids, matched back by key,
+# so a row another worker stored first (skipped by the conflict clause) is simply missing.
+
+# A new row's columns, in the order the inserts send them.
+_NEW_ROW = (
+    "canonical_url", "fetched_at", "updated_at", "source_id", "url", "external_id",
+    "content_hash", "kind", "title", "key_points", "paragraphs", "byline", "published_at",
+    "language", "source_name", "image_url", "image_caption", "image_credit", "media", "raw",
+)  # fmt: skip
+_INSERT_NEW = (
+    f"INSERT INTO articles ({', '.join(_NEW_ROW)}) VALUES {{rows}}"
+    " ON CONFLICT (canonical_url) DO NOTHING RETURNING id, canonical_url"
+)
+_SQLITE_VARIABLES = 999  # the smallest limit any SQLite build has
+
+
+@cache
+def _sqlite_insert(rows: int) -> str:
+    """INSERT of ``rows`` new articles in one statement, answering with their ids."""
+    marks = "(" + ", ".join("?" * len(_NEW_ROW)) + ")"
+    return _INSERT_NEW.format(rows=", ".join([marks] * rows))
+
+
+# PostgreSQL takes one row per statement, pipelined by the driver: the query text stays the
+# same, so it is parsed and planned once.
+_POSTGRES_INSERT = _INSERT_NEW.format(rows="(" + ", ".join(["%s"] * len(_NEW_ROW)) + ")")
+
+
+def _json(value: Any) -> str:
+    """A JSON column's text (read back by json.loads like any other row's)."""
+    return orjson.dumps(value).decode()
+
+
+def _stamps(connection: Connection) -> Callable[[datetime | None], Any]:
+    """The datetime columns' own conversion (to UTC, and on SQLite to the text SQLAlchemy
+    stores), so rows written here read back exactly as rows SQLAlchemy wrote."""
+    dialect = connection.dialect
+    convert = articles.c.published_at.type.dialect_impl(dialect).bind_processor(dialect)
+    return convert or (lambda value: value)
+
+
+def _insert_new(
+    connection: Connection, new: list[_Prepared], now: datetime, source_id: int | None
+) -> dict[str, int]:
+    """Insert these articles (skipping keys stored meanwhile); the id of each inserted key."""
+    convert = _stamps(connection)
+    stamps: dict[datetime | None, Any] = {None: None}  # a bulk file has few distinct times
+    fetched = convert(now)
+    rows = []
+    for item in new:
+        values = item.values
+        published = values["published_at"]
+        if published not in stamps:
+            stamps[published] = convert(published)
+        rows.append(
+            (
+                item.key, fetched, fetched, source_id, values["url"], values["external_id"],
+                item.digest, values["kind"], values["title"], _json(values["key_points"]),
+                _json(values["paragraphs"]), values["byline"], stamps[published],
+                values["language"], values["source_name"], values["image_url"],
+                values["image_caption"], values["image_credit"], _json(values["media"]),
+                values["raw"],
+            )
+        )  # fmt: skip
+    ids: dict[str, int] = {}
+    if connection.dialect.name == "postgresql":
+        with connection.connection.cursor() as cursor:
+            cursor.executemany(_POSTGRES_INSERT, rows, returning=True)
+            while True:
+                ids.update((key, article_id) for article_id, key in cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        return ids
+    per = _SQLITE_VARIABLES // len(_NEW_ROW)
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        result = connection.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(chain(*chunk)))
+        ids.update((key, article_id) for article_id, key in result)
+    return ids
+
+
+def _insert_ignore(
+    connection: Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """INSERT … ON CONFLICT DO NOTHING of many rows, as one driver-level executemany."""
+    if rows:
+        mark = "%s" if connection.dialect.name == "postgresql" else "?"
+        marks = ", ".join([mark] * len(columns))
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+            rows,
+        )
 
 
 def _label_ids(labels: Sequence[str]) -> set[str]:
