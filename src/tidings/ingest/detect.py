@@ -48,10 +48,13 @@ def detect_kind(doc: Document) -> str:
     if _OPML_ROOT.search(stripped[:4096]):
         raise ParseError("this is an OPML subscription list: use `tidings sources import`")
     if stripped.startswith((b"{", b"[")):
-        from tidings.ingest import jsonfeed, jsonl
+        from tidings.ingest import jsonl
 
-        if jsonfeed.looks_like_jsonfeed(doc.data):
-            return "jsonfeed"
+        if _may_be_jsonfeed(doc.data):
+            from tidings.ingest import jsonfeed  # 50-100 ms to import: only when it may be one
+
+            if jsonfeed.looks_like_jsonfeed(doc.data):
+                return "jsonfeed"
         if jsonl.looks_like_jsonl(stripped):
             return "jsonl"
         if _too_deep(stripped):
@@ -71,6 +74,13 @@ def detect_kind(doc: Document) -> str:
     if content_type in _BY_CONTENT_TYPE:
         return _BY_CONTENT_TYPE[content_type]
     return "capture"
+
+
+def _may_be_jsonfeed(data: bytes) -> bool:
+    """False when ``data`` cannot be a JSON Feed: UTF-8 that never names jsonfeed.org, which
+    :func:`tidings.ingest.jsonfeed.looks_like_jsonfeed` would refuse too (UTF-16/32 input is
+    left to it)."""
+    return wide_encoding(data[:256]) is not None or b"jsonfeed.org" in data
 
 
 def _too_deep(head: bytes) -> bool:

@@ -16,11 +16,17 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers (the web app, the CLI) work while an ingest writes; foreign keys
     # are off by default in SQLite; a busy timeout turns brief lock contention into a wait.
+    # Measured on a bulk ingest (7,336 articles): a multi-row insert's statement journal
+    # outgrows SQLite's 64 KB in-memory allowance and went to a temporary file, doubling what
+    # was written (185 MB against 88). Temporary data is never durable, so keeping it in
+    # memory costs no safety. (A 16 MB page cache saved 7 MB more, but per connection, and
+    # a server holds dozens: left at the default.)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
