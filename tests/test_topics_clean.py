@@ -168,3 +168,21 @@ def test_entity_precision_stays_above_its_floor(entity_report: EntityReport) -> 
     # Every name found is labelled: a change that finds new names must label them to score.
     assert report.unlabelled == [], report.unlabelled
     assert report.precision >= floors.ENTITY_PRECISION, report.summary()
+
+
+# --- the eval gate: NER on the lead and known names after it keep each article's top topics --
+
+
+def test_top_entities_survive_reading_only_the_lead_with_ner(extractor: EntityExtractor) -> None:
+    from tidings.evaluate.entities import (
+        RECALL_ARTICLES,
+        demo_known_names,
+        demo_sample,
+        evaluate_top_recall,
+    )
+
+    articles = demo_sample()
+    report = evaluate_top_recall(articles, demo_known_names(articles), extractor=extractor)
+    assert report.articles == RECALL_ARTICLES and report.wanted >= 4 * RECALL_ARTICLES
+    assert report.ner_chars < report.chars, report.summary()  # NER skipped part of the text
+    assert report.recall >= floors.TOP5_ENTITY_RECALL, (report.summary(), report.missed[:20])

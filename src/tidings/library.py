@@ -283,6 +283,83 @@ class Tidings:
             finally:
                 self._changed()
 
+    def work(
+        self,
+        stop: threading.Event | None = None,
+        *,
+        once: bool = False,
+        batch_size: int | None = None,
+        lease_seconds: float | None = None,
+        idle: float | None = None,
+        owner: str | None = None,
+        progress: Progress | None = None,
+        on_round: Callable[[UnderstandReport], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> UnderstandReport:
+        """Understand articles as they come, until ``stop`` (by default :attr:`stopping`,
+        which :meth:`shutdown` sets) is set; with ``once``, what waits now and no more.
+        What ``tidings work`` runs, and ``tidings serve`` in a background thread.
+
+        Batches are claimed under leases (:mod:`tidings.understand.worker`): any number of
+        workers on any number of machines share a PostgreSQL store, none understands an
+        article another is on, and a killed worker's batch is taken over once its lease
+        expires. The feed sees new stories after each round, and at least every
+        ``FRESH_SECONDS`` while a long backlog is worked through. Returns what was done."""
+        from tidings.understand import worker as work
+        from tidings.understand.pipeline import BATCH_SIZE, Understander, UnderstandReport
+
+        stop = stop or self.stopping
+        with self._understanding:
+            if self._understander is None:
+                self._understander = Understander()
+        worker = work.Worker(
+            self._understander,
+            self.engine,
+            batch_size=batch_size or BATCH_SIZE,
+            lease_seconds=lease_seconds or work.LEASE_SECONDS,
+            owner=owner,
+            lock=self._understanding,  # one batch at a time on this process's models
+            clock=clock,
+        )
+        total = UnderstandReport()
+        changed_at = time.monotonic()
+
+        def batch_done(done: int, waiting: int) -> None:
+            nonlocal changed_at
+            if progress:
+                progress(done, waiting)
+            if done and time.monotonic() - changed_at >= work.FRESH_SECONDS:
+                self._changed()  # a long backlog: readers see its first stories meanwhile
+                changed_at = time.monotonic()
+
+        def round_done(report: UnderstandReport) -> None:
+            nonlocal changed_at
+            self._changed()
+            changed_at = time.monotonic()
+            total.articles += report.articles
+            total.stories_started += report.stories_started
+            total.stories_joined += report.stories_joined
+            total.seconds += report.seconds
+            total.warnings.extend(report.warnings)
+            if on_round:
+                on_round(report)
+
+        if once:
+            try:
+                round_done(worker.run_once(progress=batch_done, stop=stop))
+            finally:
+                worker.release()
+            return total
+        worker.run_forever(
+            stop,
+            idle=work.IDLE_SECONDS if idle is None else idle,
+            progress=batch_done,
+            on_round=round_done,
+            on_error=on_error,
+        )
+        return total
+
     def stories(self, *, limit: int = 20, offset: int = 0, min_articles: int = 1) -> list[Story]:
         """Newest stories first; ``min_articles=2`` for those more than one article tells."""
         with self.engine.connect() as connection:

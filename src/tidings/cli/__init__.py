@@ -20,6 +20,7 @@ from tidings.cli import (
     serve,
     sources,
     stories,
+    work,
 )
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.add_typer(stories.app, name="stories")
 app.add_typer(poll.app)
 app.add_typer(feed.app)  # topics, follow, unfollow, mute, unmute, event, feed, train
 app.add_typer(serve.app)
+app.add_typer(work.app)
 app.add_typer(readers.app, name="readers")
 app.add_typer(keys.app, name="keys")
 

@@ -146,11 +146,24 @@ def understand_command(
     everything: Annotated[
         bool, typer.Option("--all", help="Every article, not just new or changed ones.")
     ] = False,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", help="Keep understanding new articles as they come (as tidings work)."
+        ),
+    ] = False,
     as_json: AsJson = False,
     db: Db = None,
 ) -> None:
     """Find entities, sections, embeddings, key points and stories for stored articles."""
+    if follow and everything:
+        raise typer.BadParameter("--follow takes new and changed articles, not --all")
     with open_store(db) as tidings:
+        if follow:
+            from tidings.cli.work import follow as keep_understanding
+
+            keep_understanding(tidings, as_json=as_json)
+            return
         report = run_understand(tidings, everything=everything, quiet=as_json)
     if as_json:
         print_json(report.to_dict())

@@ -2,7 +2,8 @@
 
 On a fresh store it first loads and understands the bundled demo corpus (with progress),
 so a new user sees a working feed at once. Unless ``--no-poll``, a background thread keeps
-the sources fresh (``tidings poll``) while it serves.
+the sources fresh (``tidings poll``) while it serves; unless ``--no-understand``, another
+understands what comes in (``tidings work``), so a single machine needs nothing else.
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ def serve(
             help="Keep the sources fresh in the background while serving (as tidings poll).",
         ),
     ] = True,
+    understand: Annotated[
+        bool,
+        typer.Option(
+            "--understand/--no-understand",
+            help="Understand new articles in the background while serving (as tidings work); "
+            "--no-understand when tidings work runs elsewhere.",
+        ),
+    ] = True,
     base_url: Annotated[
         str | None,
         typer.Option(
@@ -77,17 +86,26 @@ def serve(
     if demo and tidings.article_count() == 0:
         console.print("An empty store: loading the demo corpus first.")
         load_demo(tidings, understand=True, quiet=False)
-        run_understand(tidings, quiet=False)  # whatever the pack did not cover
+        if not understand:  # else the background worker takes what the pack did not cover
+            run_understand(tidings, quiet=False)
     many = f", {workers} workers" if workers > 1 else ""
     console.print(
         f"Serving on http://{host}:{port}/ (API at /api/v1, schema at /openapi.json{many})"
     )
     if poll:  # one poller in this process, whatever the number of workers
         threading.Thread(
-            target=tidings.poller().run_forever,
+            target=tidings.poller(understand=False).run_forever,  # the worker below does
             args=(tidings.stopping,),  # tidings.shutdown() ends it
             kwargs={"on_error": lambda exc: console.print(f"[red]polling: {exc}[/red]")},
             name="tidings-poll",
+            daemon=True,
+        ).start()
+    if understand:  # one understanding worker in this process too
+        threading.Thread(
+            target=tidings.work,
+            args=(tidings.stopping,),  # tidings.shutdown() ends it after the batch under way
+            kwargs={"on_error": lambda exc: console.print(f"[red]understanding: {exc}[/red]")},
+            name="tidings-work",
             daemon=True,
         ).start()
     try:

@@ -84,3 +84,9 @@ MIND_NDCG5 = 0.365
 MIND_NDCG10 = 0.44
 # The paired AUC gain over the popularity and content baselines (measured 0.094 and 0.086).
 MIND_AUC_GAIN = 0.06
+# Top-5 entity recall of the pipeline's way (NER on the first LEAD_CHARS of an article, the
+# lead's and the store's known names looked up after it, NER again only on sentences with an
+# unknown capitalised word) against NER over the whole text, on 1,000 demo-pack Wikinews
+# articles with the names of the pack's other articles as the store's: measured 4,922 of
+# 4,929 = 0.999 with NER reading 80% of the text (lead 1,000 chars). Issue 13 asks for 0.97.
+TOP5_ENTITY_RECALL = 0.97

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, and_, func, not_, or_, select, update
 
+from tidings.store import leases
 from tidings.store.schema import sources
 
 
@@ -54,7 +55,7 @@ _CLAIMED = (
 
 
 def _free(now: datetime) -> Any:
-    return or_(sources.c.lease_expires_at.is_(None), sources.c.lease_expires_at < now)
+    return leases.free(sources, now)
 
 
 def _due(now: datetime) -> Any:
@@ -127,15 +128,7 @@ def renew(
     connection: Connection, owner: str, ids: list[int], *, now: datetime, lease_seconds: float
 ) -> set[int]:
     """Extend this worker's leases on ``ids``; returns the ids it still held."""
-    if not ids:
-        return set()
-    rows = connection.execute(
-        update(sources)
-        .where(sources.c.id.in_(ids), sources.c.lease_owner == owner)
-        .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
-        .returning(sources.c.id)
-    )
-    return {r.id for r in rows}
+    return leases.renew(connection, sources, owner, ids, now=now, lease_seconds=lease_seconds)
 
 
 def finish(connection: Connection, owner: str, source_id: int, values: dict[str, Any]) -> bool:
@@ -151,15 +144,7 @@ def finish(connection: Connection, owner: str, source_id: int, values: dict[str,
 
 def release(connection: Connection, owner: str, ids: list[int] | None = None) -> int:
     """Give back this worker's leases (on ``ids``, or all) without polling; how many."""
-    condition = sources.c.lease_owner == owner
-    if ids is not None:
-        if not ids:
-            return 0
-        condition = and_(condition, sources.c.id.in_(ids))
-    done = connection.execute(
-        update(sources).where(condition).values(lease_owner=None, lease_expires_at=None)
-    )
-    return done.rowcount
+    return leases.release(connection, sources, owner, ids)
 
 
 def due_count(

