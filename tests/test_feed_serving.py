@@ -156,3 +156,36 @@ def test_lists_and_pages_carry_a_tag_and_answer_304_when_unchanged(client: TestC
         assert again.status_code == 304 and again.content == b"", path
         other = client.get(path, headers={"If-None-Match": '"something-else"'})
         assert other.status_code == 200 and other.content == first.content, path
+
+
+def test_expired_snapshots_go_without_a_whole_table_sweep_on_every_first_page(
+    tidings: Tidings,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tidings.store import snapshots
+
+    now = datetime.now(UTC)
+    ids = {name: tidings.add_reader(name).id for name in ("returning", "gone")}
+    with tidings.engine.begin() as connection:
+        old = {
+            n: snapshots.save(connection, i, [1, 2], now=now - timedelta(days=2))
+            for n, i in ids.items()
+        }
+        snapshots.save(connection, ids["returning"], [3], now=now)
+        # the returning reader's expired cursor is gone at once; the other reader's waits
+        assert snapshots.get(connection, ids["returning"], old["returning"], now=now) is None
+        assert (
+            connection.execute(
+                select(func.count()).where(snapshots.feed_snapshots.c.id == old["gone"])
+            ).scalar_one()
+            == 1
+        )
+        while snapshots.save(connection, ids["returning"], [4], now=now) % snapshots.SWEEP_EVERY:
+            pass  # until a sweep
+        assert (
+            connection.execute(
+                select(func.count()).where(snapshots.feed_snapshots.c.id == old["gone"])
+            ).scalar_one()
+            == 0
+        )

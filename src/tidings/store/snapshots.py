@@ -6,17 +6,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from tidings.store.schema import feed_snapshots
 
 KEEP = 8  # newest snapshots kept per reader (a few tabs, a few first pages)
 MAX_AGE = timedelta(days=1)  # a cursor older than this names an expired snapshot
+SWEEP_EVERY = 100  # saves between sweeps of every reader's expired snapshots
 
 
 def save(connection: Connection, reader_id: int, stories: Sequence[int], *, now: datetime) -> int:
-    """Keep a new snapshot; drops this reader's beyond the newest :data:`KEEP` and any older
-    than :data:`MAX_AGE`."""
+    """Keep a new snapshot; drops this reader's beyond the newest :data:`KEEP` or older than
+    :data:`MAX_AGE`, and every :data:`SWEEP_EVERY` saves everybody's older than that (a
+    sweep reads the whole table: on every first page it cost more than the ranking's
+    other writes together)."""
     snapshot_id = connection.execute(
         insert(feed_snapshots)
         .values(reader_id=reader_id, stories=list(stories), created_at=now)
@@ -34,7 +37,10 @@ def save(connection: Connection, reader_id: int, stories: Sequence[int], *, now:
             feed_snapshots.c.id.not_in(kept.scalar_subquery()),
         )
     )
-    connection.execute(delete(feed_snapshots).where(feed_snapshots.c.created_at < now - MAX_AGE))
+    expired = feed_snapshots.c.created_at < now - MAX_AGE
+    if snapshot_id % SWEEP_EVERY:
+        expired = and_(feed_snapshots.c.reader_id == reader_id, expired)
+    connection.execute(delete(feed_snapshots).where(expired))
     return snapshot_id
 
 
