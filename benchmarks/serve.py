@@ -314,9 +314,13 @@ async def _run(
     rng: random.Random,
     count: int,
     seconds: float,
+    order: list[str] | None = None,
 ) -> dict[str, Any]:
     """``count`` requests or ``seconds`` seconds of a target from --concurrency workers, each
-    with a keep-alive connection of its own (--client raw) or sharing one httpx client."""
+    with a keep-alive connection of its own (--client raw) or sharing one httpx client.
+    Readers are drawn at random, or taken from ``order`` in turn (a warm-up that visits
+    every hot reader: random draws would leave some never visited, and rank them during
+    the measurement)."""
     from urllib.parse import urlsplit
 
     import httpx
@@ -328,8 +332,9 @@ async def _run(
     async def worker(client: Any) -> None:
         nonlocal issued
         while issued < count and time.perf_counter() < deadline:
+            reader = order[issued % len(order)] if order else rng.choice(readers)
             issued += 1
-            took, status = await _one(client, *requests(rng.choice(readers)))
+            took, status = await _one(client, *requests(reader))
             statuses[status] = statuses.get(status, 0) + 1
             if status == 200:
                 ms.append(took)
@@ -395,7 +400,20 @@ def _target(
         warmup = max(args.warmup, 2 * args.hot * args.workers) if args.hot else args.warmup
     warmup_seconds = args.warmup_seconds or 10 * args.seconds
     print(f"{name}: warm-up ({warmup} requests or {warmup_seconds:.0f} s)")
-    warm = asyncio.run(_run(base, requests, readers, args, rng, warmup, warmup_seconds))
+    # Warm: every hot reader in turn, 2 × workers passes (each pass shuffled).
+    order = [r for _ in range(2 * args.workers) for r in rng.sample(readers, len(readers))]
+    warm = asyncio.run(
+        _run(
+            base,
+            requests,
+            readers,
+            args,
+            rng,
+            warmup,
+            warmup_seconds,
+            order if args.hot else None,
+        )
+    )
     server_cpu, client_cpu = measure.process_cpu(server.pid), _self_cpu()
     print(f"{name}: {args.requests} requests or {args.seconds} s, {args.concurrency} clients")
     result = asyncio.run(_run(base, requests, readers, args, rng, args.requests, args.seconds))
