@@ -147,3 +147,34 @@ def test_odd_articles_are_still_understood(tidings: Tidings, tmp_path: Path) -> 
 
         found = vectors(connection, result.articles)
     assert all(abs(float((v * v).sum()) - 1) < 1e-3 for v in found.values())
+
+
+def test_a_feed_sees_a_story_again_once_its_articles_are_understood_again(
+    tidings: Tidings, two_events: str
+) -> None:
+    from sqlalchemy import select, update
+
+    from tidings.store.schema import article_topics, stories
+
+    (result,) = tidings.ingest([two_events])
+    tidings.understand()
+    story_id = tidings.article(result.articles[0]).story_id
+    tidings.add_reader("rereader")
+    tidings.feed("rereader", record=False)  # the pool holds the story as it was
+    with tidings.engine.begin() as connection:
+        before = connection.execute(
+            select(stories.c.updated_at).where(stories.c.id == story_id)
+        ).scalar_one()
+        # what an older model said: no topics at all
+        connection.execute(
+            article_topics.delete().where(article_topics.c.article_id.in_(result.articles))
+        )
+        connection.execute(update(stories).values(updated_at=before))
+    tidings.understand(everything=True)
+    with tidings.engine.connect() as connection:
+        after = connection.execute(
+            select(stories.c.updated_at).where(stories.c.id == story_id)
+        ).scalar_one()
+    assert after > before  # its story changed, so a pool refresh reloads it
+    pool = tidings.feeds.pool()
+    assert pool.by_id[story_id].topics  # the feed sees its topics again

@@ -240,6 +240,9 @@ class Understander:
         touched: set[int] = set()
         for article, result in zip(batch, understood, strict=True):
             if article.story_id is not None:
+                # Understood again: its story is refreshed, so the story's update time moves
+                # and a feed's pool (which reloads only changed stories) sees its new topics.
+                touched.add(article.story_id)
                 continue
             names = frozenset(name for name, _, _ in result.entities)
             mentions = [(name, count) for name, _, count in result.entities]
