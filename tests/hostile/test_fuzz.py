@@ -11,6 +11,7 @@ memory budget. Runs are derandomized, so a failure reproduces.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import tracemalloc
@@ -404,6 +405,16 @@ def _parse(data: bytes, kind: str | None) -> None:
         assert not any(_bad(w) for w in parsed.warnings)
 
     _within_budget(run)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _parsers_loaded() -> None:
+    """Each reader's first call loads its libraries (trafilatura, lxml, …): seconds on a busy
+    machine, and the time budget is for an input, not for that."""
+    page = b"<html><head><title>Warm</title></head><body><p>Up we go.</p></body></html>"
+    for kind, data in (("page", page), ("capture", b"Warm\n\nUp we go."), ("feed", page)):
+        with contextlib.suppress(TidingsError):
+            pipeline.parse(Document(name="warm", data=data, url="https://fuzz.example/"), kind)
 
 
 # -- the fuzzers ---------------------------------------------------------------------------
