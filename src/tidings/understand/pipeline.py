@@ -179,23 +179,12 @@ class Understander:
         return results
 
     def _understand_here(self, work: list[pool.Work], lead: int | None) -> list[pool.Done]:
-        """In this process: ONNX Runtime releases the GIL, so the embedding runs on one core
-        while spaCy's NER runs on the other, instead of one after the other."""
-        embedding = self._threads.submit(self.embedder.embed, [w.embed_text for w in work])
+        """In this process, the embedding in a thread: ONNX Runtime releases the GIL, so it
+        runs on one core while spaCy's NER runs on the other."""
         known = self._known.gazetteer if self._known and lead is not None else None
-        found = self.extractor.extract(
-            [w.entity_text for w in work],
-            sources=[w.source for w in work],
-            lead_chars=lead,
-            known=known,
+        return pool.understand(
+            work, self.extractor, self.embedder, known, lead, threads=self._threads
         )
-        vectors = embedding.result()
-        return [
-            pool.Done(
-                entities, vector, key_points(w.title, w.paragraphs) if w.needs_key_points else None
-            )
-            for w, entities, vector in zip(work, found, vectors, strict=True)
-        ]
 
     def _refresh_known(self, engine: Engine) -> None:
         """Reload the store's known names now and then: they grow as articles are understood."""
@@ -203,10 +192,12 @@ class Understander:
             return
         with engine.connect() as connection:
             names = store.known_entity_names(connection, min_articles=KNOWN_MIN_ARTICLES)
-        if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="tidings-known-"))
-            weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
-        path = pool.write_known(names, self._folder, self._batches)
+        path = None
+        if pool.processes() >= 2:  # only a pool's workers read the names from a file
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="tidings-known-"))
+                weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
+            path = pool.write_known(names, self._folder, self._batches)
         if self._known is not None and self._known.path is not None:
             self._known.path.unlink(missing_ok=True)
         self._known = pool.Known(Gazetteer((n, label_for(k)) for n, k in names), path)

@@ -16,7 +16,7 @@ import os
 import pickle
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,15 +80,20 @@ def understand(
     embedder: Embedder,
     known: Gazetteer | None,
     lead_chars: int | None,
+    *,
+    threads: Executor | None = None,
 ) -> list[Done]:
-    """Entities, vectors and key points of ``work`` with models at hand (one process)."""
+    """Entities, vectors and key points of ``work`` with models at hand (one process);
+    with ``threads``, the embedding runs there while the entities are found."""
+    texts = [w.embed_text for w in work]
+    embedding = threads.submit(embedder.embed, texts) if threads is not None else None
     found = extractor.extract(
         [w.entity_text for w in work],
         sources=[w.source for w in work],
         lead_chars=lead_chars,
         known=known,
     )
-    vectors = embedder.embed([w.embed_text for w in work])
+    vectors = embedding.result() if embedding is not None else embedder.embed(texts)
     return [
         Done(
             entities,
