@@ -10,9 +10,10 @@ kept ranking (:mod:`~tidings.rank.ranking`), what is kept out
 (:mod:`~tidings.rank.leads`) and the page it answers (:mod:`~tidings.rank.page`).
 
 Candidates are the newest :data:`POOL_STORIES` stories plus the newest stories about every
-topic the reader follows. The pool (stories, embeddings, popularity, and the per-story
-columns the features need) is shared by all readers and rebuilt every :data:`POOL_SECONDS`,
-or at once after an ingest.
+topic the reader follows, and those matching every search they follow (a follow of
+``search:<query>``; such a story counts as followed, and its reason names the search).
+The pool (stories, embeddings, popularity, and the per-story columns the features need) is
+shared by all readers and rebuilt every :data:`POOL_SECONDS`, or at once after an ingest.
 
 A reader's ranking (its best :data:`KEPT_ROWS` candidates with their features) is kept for
 :data:`RANKED_READERS` readers, at most :data:`RANKED_MB`, under a key of their last action
@@ -37,16 +38,16 @@ import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
-from tidings.errors import NotFound
+from tidings.errors import InputError, NotFound
 from tidings.models import Article
 from tidings.rank import cursor as cursors
 from tidings.rank import leads, profile, reasons
-from tidings.rank.features import Candidates, Profile, TopicIncidence, features
+from tidings.rank.features import FEATURES, Candidates, Profile, TopicIncidence, features
 from tidings.rank.filtering import kept_out
 from tidings.rank.page import Encoded, FeedItem, FeedPage, Filtered
 from tidings.rank.pool import (
@@ -89,7 +90,9 @@ __all__ = [
 
 READ_CACHE = 50_000  # articles kept in memory for building profiles
 ARTICLE_CACHE = 10_000  # whole articles kept in memory for showing feed items (~3 KB each)
-ABOUT_SECONDS = 600.0  # how long a followed topic's story list is reused
+ABOUT_SECONDS = 600.0  # how long a followed topic's (or search's) story list is reused
+SEARCH = "search:"  # the follow target of a saved search: "search:<normalised query>"
+SEARCH_STORIES = 200  # newest stories per followed search, added to the candidates
 WARM_TOPICS = 500  # the most followed topics, loaded in the background with each pool
 MAX_LIMIT = 200
 READ_SIMILARITY = 0.25  # cosine to an article read, for "Because you read …" to name it
@@ -110,6 +113,16 @@ SEEN_READERS = 20_000
 
 _ACTIONS = tuple(str(k) for k in Kind if k is not Kind.IMPRESSION)
 _IMPRESSION = str(Kind.IMPRESSION)
+_FOLLOWED = FEATURES.index("followed")
+
+
+class StoryMatcher(Protocol):
+    """What the feed asks of search (:class:`tidings.search.Searcher` is one): the stories
+    a saved search matches, newest first."""
+
+    def matching_stories(
+        self, query: str, *, since: datetime | None = None, limit: int = 200
+    ) -> list[int]: ...
 
 
 def _seen_before_this_visit(connection: Any, reader_id: int) -> dict[int, int]:
@@ -165,8 +178,9 @@ def _reader_and_mark(
 class FeedBuilder:
     """Builds feeds from one store; one per :class:`~tidings.library.Tidings`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, searcher: StoryMatcher | None = None) -> None:
         self.engine = engine
+        self.searcher = searcher  # None: followed searches add nothing to feeds
         self._pool: Pool | None = None
         self._scorer: tuple[float, int, Scorer] | None = None  # (checked, version, scorer)
         self._lock = threading.Lock()
@@ -242,8 +256,8 @@ class FeedBuilder:
         self._refreshing.start()
 
     def _warm(self, pool: Pool) -> None:
-        """Load the most followed topics' stories, and the pool's lead articles, off the
-        request path."""
+        """Load the most followed topics' (and searches') stories, and the pool's lead
+        articles, off the request path."""
         with self.engine.connect() as connection:
             popular = event_store.most_followed(connection, WARM_TOPICS)
         self._about(pool, set(popular))
@@ -340,16 +354,22 @@ class FeedBuilder:
             return self._scorer[1], self._scorer[2]
 
     def _about(self, pool: Pool, keys: set[str]) -> list[PoolStory]:
-        """The newest stories about followed topics, loaded once per topic and kept for
-        :data:`ABOUT_SECONDS` (across pool refreshes); the stories of all missing topics
+        """The newest stories about followed topics, and matching followed searches
+        (``search:<query>`` keys), loaded once per key and kept for :data:`ABOUT_SECONDS`
+        (across pool refreshes, shared by every reader); the stories of all missing keys
         are read together."""
+        if self.searcher is None:
+            keys = {k for k in keys if not k.startswith(SEARCH)}
         missing = [k for k in keys if k not in pool.about]
         if missing:
+            searches = [k for k in missing if k.startswith(SEARCH)]
+            found = self._searched(pool, searches)
             with self.engine.connect() as connection:
-                found = {
-                    key: candidate_store.about(connection, [key], FOLLOWED_STORIES)
+                found.update(
+                    (key, candidate_store.about(connection, [key], FOLLOWED_STORIES))
                     for key in missing
-                }
+                    if not key.startswith(SEARCH)
+                )
                 unknown = {i for ids in found.values() for i in ids if i not in pool.by_id}
                 for story in candidate_store.load(connection, sorted(unknown)):
                     pool.by_id[story.story_id] = story
@@ -357,6 +377,39 @@ class FeedBuilder:
             for key, ids in found.items():
                 pool.about[key] = (loaded, [pool.by_id[i] for i in ids if i in pool.by_id])
         return [s for k in keys for s in pool.about[k][1]]
+
+    def _searched(self, pool: Pool, keys: list[str]) -> dict[str, list[int]]:
+        """The stories each followed search (``search:<query>`` key) matches, newest first,
+        from the pool's window on: its oldest dated story, when the pool is full (else the
+        pool is every story, and so is the window). A query search refuses (BadQuery) matches
+        nothing."""
+        if not keys or self.searcher is None:
+            return {}
+        since = None
+        if len(pool.stories) >= POOL_STORIES:
+            since = min((s.when for s in pool.stories if s.when is not None), default=None)
+        found: dict[str, list[int]] = {}
+        for key in keys:
+            try:
+                found[key] = self.searcher.matching_stories(
+                    key.removeprefix(SEARCH), since=since, limit=SEARCH_STORIES
+                )
+            except InputError:  # a query saved before the rules changed, say
+                found[key] = []
+        return found
+
+    def _search_matches(self, pool: Pool, followed: frozenset[str] | set[str]) -> dict[int, str]:
+        """Story id → the followed search it matches (its query; the first in order when
+        several do), from the lists :meth:`_about` keeps."""
+        keys = sorted(k for k in followed if k.startswith(SEARCH))
+        if not keys or self.searcher is None:
+            return {}
+        self._about(pool, set(keys))  # loaded already while ranking: a lookup
+        out: dict[int, str] = {}
+        for key in keys:
+            for story in pool.about[key][1]:
+                out.setdefault(story.story_id, key.removeprefix(SEARCH))
+        return out
 
     # -- one reader -------------------------------------------------------------------------
 
@@ -712,6 +765,11 @@ class FeedBuilder:
             incidence=TopicIncidence(pool.codes, columns.rows_of_codes(), columns.codes),
         )
         matrix = features(reader_profile, candidates)
+        # A story matching a search the reader follows counts as followed, for them alone.
+        searched = self._search_matches(pool, state.followed)
+        if searched and len(kept):
+            wanted = np.fromiter(searched, dtype=np.int64, count=len(searched))
+            matrix[np.isin(columns.ids, wanted), _FOLLOWED] = 1.0
         scores = scorer.score(matrix) if len(kept) else np.zeros(0)
 
         # The best rows, in candidate order (so ties still break as over every candidate).
@@ -773,6 +831,7 @@ class FeedBuilder:
         # click-through prior, say) are no reason to show any one of them.
         contributions = ranked.scorer.contributions(ranked.matrix[order])
         contributions = contributions - contributions.mean(axis=0)
+        searched = self._search_matches(ranked.pool, reader_profile.followed)
         shown: list[tuple[int, PoolStory, Article, list[reasons.Reason]]] = []
         for n, (index, story, lead) in enumerate(zip(order, chosen, lead_ids, strict=True)):
             article = found.get(lead)
@@ -787,6 +846,7 @@ class FeedBuilder:
                 ranked.topics[index],
                 bool(ranked.often[index]),
                 ranked.matrix[index],
+                search=searched.get(story.story_id),
             )
             options = reasons.choices(contributions[n], ranked.matrix[index], evidence)
             shown.append((n, story, article, options))
@@ -808,8 +868,9 @@ class FeedBuilder:
     def _candidate_stories(
         self, pool: Pool, state: profile.ReaderState, include: Sequence[int] = ()
     ) -> list[PoolStory]:
-        """The pool's stories, then those about the reader's followed topics outside it,
-        then those of ``include`` outside both (read from the store if need be)."""
+        """The pool's stories, then those about the reader's followed topics (or matching
+        their followed searches) outside it, then those of ``include`` outside both (read
+        from the store if need be)."""
         stories = list(pool.stories)
         extra: dict[int, PoolStory] = {}
         topic_keys = {k for k in state.followed if not k.startswith("source:")}

@@ -118,8 +118,11 @@ def evidence(
     topic: str | None,
     topic_often: bool,
     row: np.ndarray,
+    *,
+    search: str | None = None,
 ) -> reasons.Evidence:
-    """What the reason beside ``article`` (the story's article shown) may truthfully say."""
+    """What the reason beside ``article`` (the story's article shown) may truthfully say;
+    ``search``: the query of a followed search the story matches."""
     followed = reader_profile.followed
     own = {topic_key(t.id): t.name for t in reversed(article.topics)}
     mine = sorted(own.keys() & followed)
@@ -135,6 +138,7 @@ def evidence(
         article.source if reader_profile.source_affinity.get(article.source or "", 0) > 0 else None
     )
     return reasons.Evidence(
+        search=search,
         followed=own[mine[0]] if mine else None,
         followed_elsewhere=elsewhere,
         added=added,

@@ -1,6 +1,7 @@
 """The plain reason beside every feed item, from what contributed most to its score. Pure.
 
-A reason is always true of the card it is on: "You follow X" names a topic of the article
+A reason is always true of the card it is on: "Matches your search 'X'" only beside a story
+that search matched; "You follow X" names a topic of the article
 shown, or says which report of the story carries it ("You follow North Korea — in
 Reuters' report"); "From The Guardian, which you added" only when the article shown is The
 Guardian's. A page varies its reasons (:func:`vary`): when one sentence (or one kind of
@@ -45,6 +46,7 @@ _GROUPS = {g: tuple(n for n in names if n in _COLUMN) for g, names in _GROUPS.it
 class Evidence:
     """The particulars a reason may name, found while ranking one candidate."""
 
+    search: str | None = None  # a followed search the story matches (its query)
     followed: str | None = None  # a followed topic of the article shown, by name
     # … or, when only another article of the story carries one: (its name, that article's
     # source, or None when it has none)
@@ -61,7 +63,7 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    code: str  # followed | added | topic | read | source | popular | fresh | outlets | new
+    code: str  # search | followed | added | topic | read | source | popular | fresh | outlets | new
     text: str
 
 
@@ -69,19 +71,31 @@ class Reason:
 # item that has another true reason gives that one instead.
 SAME_TEXT = 2
 SAME_CODE = 5
+SEARCH_CHARS = 60  # a longer query is cut (with an ellipsis) in "Matches your search '…'"
 # The order other true reasons are offered in, when an item's own best one is used up.
-_FALLBACK = ("followed", "added", "topic", "read", "source", "outlets", "popular", "fresh")
+_FALLBACK = (
+    "search",
+    "followed",
+    "added",
+    "topic",
+    "read",
+    "source",
+    "outlets",
+    "popular",
+    "fresh",
+)
 
 
 def explain(contributions: np.ndarray, features: np.ndarray, evidence: Evidence) -> Reason:
     """The reason for one candidate: its largest positive group of contributions whose
-    particulars are known (a followed topic outranks everything: the reader asked for it)."""
+    particulars are known (a followed search or topic outranks everything: the reader asked
+    for it)."""
     return choices(contributions, features, evidence)[0]
 
 
 def choices(contributions: np.ndarray, features: np.ndarray, evidence: Evidence) -> list[Reason]:
     """Every true reason for one candidate, best first (the first is :func:`explain`'s)."""
-    order = [g for g in ("followed", "added") if _usable(g, evidence)]  # the reader asked
+    order = [g for g in ("search", "followed", "added") if _usable(g, evidence)]  # asked for
     ranked = sorted(
         _GROUPS,
         key=lambda group: -sum(contributions[_COLUMN[name]] for name in _GROUPS[group]),
@@ -122,6 +136,7 @@ def vary(
 
 def _usable(group: str, evidence: Evidence) -> bool:
     return {
+        "search": evidence.search is not None,
         "followed": evidence.followed is not None or evidence.followed_elsewhere is not None,
         "added": evidence.added is not None,
         "topic": evidence.topic is not None,
@@ -136,6 +151,9 @@ def _usable(group: str, evidence: Evidence) -> bool:
 def _sentence(group: str, evidence: Evidence) -> Reason:
     if group == "followed":  # the only sentence that needs more than a field
         return Reason(group, _followed(evidence))
+    if group == "search":
+        assert evidence.search is not None
+        return Reason(group, f"Matches your search '{_cut(evidence.search)}'")
     text = {
         "added": f"From {evidence.added}, which you added",
         "topic": f"You often read about {evidence.topic}"
@@ -148,6 +166,12 @@ def _sentence(group: str, evidence: Evidence) -> Reason:
         "outlets": f"Told by {evidence.outlets} outlets",
     }[group]
     return Reason(group, text)
+
+
+def _cut(query: str, chars: int = SEARCH_CHARS) -> str:
+    """``query`` to at most ``chars`` characters, with an ellipsis when cut (as search's
+    own reasons and a saved search's feed quote it)."""
+    return query if len(query) <= chars else query[: chars - 1].rstrip() + "…"
 
 
 def _followed(evidence: Evidence) -> str:
