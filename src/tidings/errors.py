@@ -42,3 +42,11 @@ def describe(exc: BaseException, limit: int = 300) -> str:
 
     reason = getattr(exc, "orig", None) or exc
     return clean_text(f"{type(exc).__name__}: {reason}"[:limit])
+
+
+class BadQuery(InputError):
+    """A search query that cannot be run as written (empty, too long, a filter value that
+    is not one); ``str()`` says what to change. Odd punctuation is never one of these."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__("query", problem)

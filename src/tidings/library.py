@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tidings import config
-from tidings.errors import InputError, NotFound, TidingsError, describe
+from tidings.errors import BadQuery, InputError, NotFound, TidingsError, describe
 from tidings.ingest import identity, opml, pipeline
 from tidings.ingest.detect import FEED_KINDS
 from tidings.ingest.fetch import Fetched, fetch_conditional
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from tidings.rank.feed import FeedBuilder, FeedPage, Filtered
     from tidings.rank.signals import Event, Muted
     from tidings.rank.training import TrainReport
+    from tidings.search import SavedSearch, Searcher, SearchPage
     from tidings.understand.pipeline import Understander, UnderstandReport
 
 Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
@@ -145,6 +146,7 @@ class Tidings:
         self._understander: Understander | None = None
         self._understanding = threading.Lock()  # one understand run at a time per store
         self._feeds: FeedBuilder | None = None
+        self._searcher: Searcher | None = None
         self.stopping = threading.Event()  # set by shutdown(): background work winds down
         self._wake = threading.Event()  # set when sources fall due: a poller waiting wakes
         self._keys: dict[str, tuple[float, str]] = {}  # valid key → (checked, its name)
@@ -792,6 +794,98 @@ class Tidings:
             self._keys[key] = (time.monotonic(), name)
         return name
 
+    # -- search -----------------------------------------------------------------------------
+
+    @property
+    def searcher(self) -> Searcher:
+        from tidings.search import Searcher
+
+        if self._searcher is None:
+            self._searcher = Searcher(self.engine)
+        return self._searcher
+
+    def search(
+        self,
+        query: str,
+        *,
+        reader: str | int | Reader | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        """Stories matching ``query`` by its words and its meaning, one row per story, best
+        first; for a ``reader``, lightly re-ranked for them. The syntax: words, "a phrase",
+        -word, source:, topic:, section:, before:/after:YYYY-MM-DD.
+        :class:`~tidings.errors.BadQuery` when it cannot run (empty, too long)."""
+        who = self._who(reader) if reader is not None else None
+        return self.searcher.search(query, reader=who, limit=limit, cursor=cursor)
+
+    def follow_search(self, reader: str | int | Reader, query: str) -> SavedSearch:
+        """Save a search: its new matches enter the reader's feed ("Matches your search
+        'X'"), and it has an Atom feed of its own (:meth:`search_feed`)."""
+        from tidings.rank.signals import Event, Kind
+        from tidings.search import SavedSearch, parse
+        from tidings.search.query import MAX_SAVED_CHARS
+
+        parsed = parse(query)
+        if len(parsed.text) > MAX_SAVED_CHARS:
+            raise BadQuery(f"a saved search is at most {MAX_SAVED_CHARS} characters")
+        now = _now()
+        with self.engine.begin() as connection:
+            who = self._who(reader, connection)
+            target = f"search:{parsed.text}"
+            event_store.append(connection, who.id, [Event(Kind.FOLLOW, now, target=target)])
+        return SavedSearch(SavedSearch.id_of(parsed.text), parsed.text, now)
+
+    def unfollow_search(self, reader: str | int | Reader, query_or_id: str) -> SavedSearch:
+        """Stop following a saved search, named by its query or its id."""
+        from tidings.rank.signals import Event, Kind
+
+        with self.engine.begin() as connection:
+            who = self._who(reader, connection)
+            saved = self._saved(connection, who, query_or_id)
+            target = f"search:{saved.query}"
+            event_store.append(connection, who.id, [Event(Kind.UNFOLLOW, _now(), target=target)])
+        return saved
+
+    def saved_searches(self, reader: str | int | Reader) -> list[SavedSearch]:
+        """The searches a reader follows, newest first."""
+        with self.engine.connect() as connection:
+            return _saved_searches(connection, self._who(reader, connection))
+
+    def search_feed(
+        self, feed_token: str, search_id: str, *, limit: int = 30
+    ) -> tuple[Reader, SavedSearch, SearchPage]:
+        """The newest matches of a reader's saved search, for its private Atom feed;
+        :class:`NotFound` for an unknown token or a search they do not follow."""
+        who = self.reader_by_feed_token(feed_token)
+        with self.engine.connect() as connection:
+            saved = self._saved(connection, who, search_id)
+        return who, saved, self.searcher.newest(saved.query, limit=limit)
+
+    def _saved(self, connection: Any, who: Reader, query_or_id: str) -> SavedSearch:
+        from tidings.search import parse
+
+        wanted = query_or_id.strip()
+        for saved in _saved_searches(connection, who):
+            if wanted == saved.id:
+                return saved
+        try:
+            text = parse(wanted).text if wanted else ""
+        except BadQuery:
+            text = ""
+        for saved in _saved_searches(connection, who):
+            if text and text == saved.query:
+                return saved
+        raise NotFound(f"{who.name} follows no search {query_or_id!r}")
+
+    def _who(self, reader: str | int | Reader, connection: Any = None) -> Reader:
+        if isinstance(reader, Reader):
+            return reader
+        if connection is not None:
+            return reader_store.get(connection, reader)
+        with self.engine.connect() as fresh:
+            return reader_store.get(fresh, reader)
+
     # -- the feed ---------------------------------------------------------------------------
 
     @property
@@ -799,10 +893,12 @@ class Tidings:
         from tidings.rank.feed import FeedBuilder
 
         if self._feeds is None:
-            self._feeds = FeedBuilder(self.engine)
+            self._feeds = FeedBuilder(self.engine, searcher=self.searcher)
         return self._feeds
 
     def _changed(self) -> None:
+        if self._searcher is not None:
+            self._searcher.invalidate()
         if self._feeds is not None:
             self._feeds.invalidate()
 
@@ -1010,3 +1106,23 @@ def _first_poll_values(fetched: Fetched, parsed: Parsed, now: datetime) -> dict[
     return schedule.success_values(now, fetched.status, interval) | {
         "items_per_day": rate, "etag": fetched.etag, "last_modified": fetched.last_modified,
     }  # fmt: skip
+
+
+def _saved_searches(connection: Any, who: Reader) -> list[SavedSearch]:
+    """A reader's followed searches from their follow events (the later event wins), each
+    since it was last followed, newest first."""
+    from tidings.rank.signals import Kind
+    from tidings.search import SavedSearch
+
+    since: dict[str, datetime] = {}
+    for event in event_store.for_reader(connection, who.id):
+        target = event.target or ""
+        if not target.startswith("search:"):
+            continue
+        query = target.removeprefix("search:")
+        if event.kind is Kind.FOLLOW:
+            since[query] = event.created
+        elif event.kind in (Kind.UNFOLLOW, Kind.MUTE):
+            since.pop(query, None)
+    ordered = sorted(since.items(), key=lambda item: item[1], reverse=True)
+    return [SavedSearch(SavedSearch.id_of(q), q, when) for q, when in ordered]

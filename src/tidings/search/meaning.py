@@ -1,0 +1,156 @@
+"""Search by meaning: the store's article embeddings as one in-memory matrix, matched
+against an embedded query by cosine similarity (the vectors are L2-normalised, so a dot
+product). Brute force is fast enough at one machine's scale — 100k articles are a 150 MB
+matrix and one matrix-vector product; beyond that, an index (pgvector, or a library such as
+hnswlib) would take its place behind :meth:`MeaningIndex.nearest`.
+
+The matrix holds the newest :data:`MAX_ARTICLES` embeddings by article id. New ones are
+appended when a search finds the store has more (checked at most every
+:data:`CHECK_SECONDS`); everything is reloaded every :data:`RELOAD_SECONDS`, which also
+picks up articles understood again and drops deleted ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Connection, Engine, func, select
+
+from tidings.store.schema import article_embeddings, articles
+from tidings.understand.embeddings import DIMENSIONS
+
+MAX_ARTICLES = 500_000
+CHECK_SECONDS = 5.0
+RELOAD_SECONDS = 900.0
+_CHUNK = 20_000  # rows read per statement while loading
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The matrix as one search sees it (views: later appends do not change it)."""
+
+    ids: np.ndarray  # int64 article ids, ascending
+    vectors: np.ndarray  # float32 (n, DIMENSIONS)
+    times: np.ndarray  # float64 POSIX seconds of each article's news time
+
+    def nearest(
+        self, vector: np.ndarray, k: int, *, since: float | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` articles closest to ``vector``: (id, cosine) best first."""
+        if not len(self.ids) or vector.shape[-1] != self.vectors.shape[1]:
+            return []
+        sims = self.vectors @ vector.astype(np.float32, copy=False)
+        if since is not None:
+            sims = np.where(self.times >= since, sims, -np.inf)
+        k = min(k, len(sims))
+        top = np.argpartition(-sims, k - 1)[:k]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(int(self.ids[i]), float(sims[i])) for i in top if np.isfinite(sims[i])]
+
+
+class MeaningIndex:
+    """The store's embeddings in memory, shared by every search of one process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
+        self._times = np.zeros(0, dtype=np.float64)
+        self._size = 0
+        self._checked = 0.0
+        self._loaded = -np.inf  # when everything was last read
+
+    def snapshot(self) -> Snapshot:
+        """The current matrix, brought up to date first when it is time to look."""
+        now = time.monotonic()
+        if now - self._checked >= CHECK_SECONDS:
+            with self._lock:
+                if now - self._checked >= CHECK_SECONDS:
+                    self._update(full=now - self._loaded >= RELOAD_SECONDS)
+                    self._checked = time.monotonic()
+        n = self._size
+        return Snapshot(self._ids[:n], self._vectors[:n], self._times[:n])
+
+    def invalidate(self) -> None:
+        """Look for new embeddings at the next search (after an ingest in this process)."""
+        self._checked = 0.0
+
+    def _update(self, *, full: bool) -> None:
+        newest = int(self._ids[self._size - 1]) if self._size and not full else 0
+        with self.engine.connect() as connection:
+            top = connection.execute(select(func.max(article_embeddings.c.article_id))).scalar()
+            if top is None or (not full and top <= newest):
+                if full:
+                    self._size = 0
+                    self._loaded = time.monotonic()
+                return
+            floor = newest
+            if full:
+                # the newest MAX_ARTICLES: the id below which older ones are left out
+                floor = (
+                    connection.execute(
+                        select(article_embeddings.c.article_id)
+                        .order_by(article_embeddings.c.article_id.desc())
+                        .offset(MAX_ARTICLES)
+                        .limit(1)
+                    ).scalar()
+                    or 0
+                )
+            chunks = list(self._read(connection, floor))
+        ids = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int64)
+        vectors = np.concatenate([c[1] for c in chunks]) if chunks else self._vectors[:0]
+        times = np.concatenate([c[2] for c in chunks]) if chunks else np.zeros(0)
+        if full:
+            self._ids, self._vectors, self._times, self._size = ids, vectors, times, len(ids)
+            self._loaded = time.monotonic()
+        else:
+            self._append(ids, vectors, times)
+
+    def _read(
+        self, connection: Connection, after: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(ids, vectors, times) of the embeddings of articles with id > ``after``, in
+        chunks (one statement each, so that a large store is never one huge result)."""
+        while True:
+            rows = connection.execute(
+                select(
+                    article_embeddings.c.article_id,
+                    article_embeddings.c.vector,
+                    func.coalesce(articles.c.published_at, articles.c.fetched_at),
+                )
+                .join(articles, articles.c.id == article_embeddings.c.article_id)
+                .where(article_embeddings.c.article_id > after)
+                .order_by(article_embeddings.c.article_id)
+                .limit(_CHUNK)
+            ).all()
+            if not rows:
+                return
+            kept = [r for r in rows if len(r[1]) == DIMENSIONS * 4]
+            ids = np.fromiter((r[0] for r in kept), dtype=np.int64, count=len(kept))
+            vectors = np.frombuffer(b"".join(bytes(r[1]) for r in kept), dtype="<f4")
+            times = np.array([r[2].timestamp() if r[2] else 0.0 for r in kept], dtype=np.float64)
+            yield ids, vectors.reshape(-1, DIMENSIONS).astype(np.float32), times
+            after = int(rows[-1][0])
+
+    def _append(self, ids: np.ndarray, vectors: np.ndarray, times: np.ndarray) -> None:
+        """Add rows after the current ones, growing the buffers by doubling, so readers'
+        views of the first ``size`` rows stay valid and appends cost amortised O(added)."""
+        need = self._size + len(ids)
+        if need > len(self._ids):
+            room = max(need, 2 * len(self._ids), 1024)
+            grown_ids = np.zeros(room, dtype=np.int64)
+            grown_vectors = np.zeros((room, DIMENSIONS), dtype=np.float32)
+            grown_times = np.zeros(room, dtype=np.float64)
+            grown_ids[: self._size] = self._ids[: self._size]
+            grown_vectors[: self._size] = self._vectors[: self._size]
+            grown_times[: self._size] = self._times[: self._size]
+            self._ids, self._vectors, self._times = grown_ids, grown_vectors, grown_times
+        self._ids[self._size : need] = ids
+        self._vectors[self._size : need] = vectors
+        self._times[self._size : need] = times
+        self._size = need

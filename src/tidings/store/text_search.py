@@ -1,0 +1,181 @@
+"""Full-text matching in the store: SQLite FTS5 (``article_search``) or PostgreSQL
+``tsvector`` (``articles.search_vector``), both made by revision 0010 and kept by the
+database. Every term reaches the engine as a quoted string or a bound parameter, so what a
+reader types is never parsed as the engine's own query syntax."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from tidings.ingest.identity import slug
+from tidings.search.query import Query
+
+TOPIC_KINDS = ("label", "entity", "section")
+
+
+def matches(
+    connection: Connection,
+    query: Query,
+    *,
+    limit: int,
+    all_words: bool,
+    since: datetime | None = None,
+) -> list[tuple[int, float]]:
+    """Articles whose text matches ``query`` — every word (``all_words``) or any — and its
+    phrases, exclusions and filters: (article id, relevance) best first. Titles weigh most."""
+    if not query.looks_for_text or (all_words and not query.words and not query.phrases):
+        return []
+    params: dict[str, Any] = {"limit": limit}
+    where = _filters(query, params, since, sqlite=connection.dialect.name == "sqlite")
+    if connection.dialect.name == "sqlite":
+        params["match"] = _fts_match(query, all_words=all_words)
+        sql = (
+            "SELECT s.rowid, -s.rank FROM article_search s"
+            + (" JOIN articles a ON a.id = s.rowid" if where else "")
+            + " WHERE article_search MATCH :match"
+            + "".join(f" AND {w}" for w in where)
+            + " ORDER BY s.rank LIMIT :limit"
+        )
+    else:
+        q = _tsquery(query, params, all_words=all_words)
+        sql = (
+            f"SELECT a.id, ts_rank(a.search_vector, q, 1) AS score FROM articles a, ({q}) AS t(q)"
+            " WHERE a.search_vector @@ q"
+            + "".join(f" AND {w}" for w in where)
+            + " ORDER BY score DESC, a.id DESC LIMIT :limit"
+        )
+    return [(int(i), float(s)) for i, s in connection.execute(text(sql), params)]
+
+
+def allowed(
+    connection: Connection, query: Query, ids: Sequence[int], *, since: datetime | None = None
+) -> set[int]:
+    """Which of ``ids`` pass the query's filters, contain its phrases and none of its
+    excluded words (what a match by meaning must also do)."""
+    if not ids:
+        return set()
+    params: dict[str, Any] = {f"i{n}": i for n, i in enumerate(ids)}
+    where = [f"a.id IN ({', '.join(f':i{n}' for n in range(len(ids)))})"]
+    where += _filters(query, params, since, sqlite=connection.dialect.name == "sqlite")
+    sqlite = connection.dialect.name == "sqlite"
+    for name, terms, negated in (("ph", query.phrases, False), ("ex", query.excluded, True)):
+        if not terms:
+            continue
+        if sqlite:
+            params[name] = (" AND " if not negated else " OR ").join(_string(t) for t in terms)
+            clause = (
+                f"a.id IN (SELECT rowid FROM article_search WHERE article_search MATCH :{name})"
+            )
+        else:
+            parts = []
+            for n, words in enumerate(terms):
+                params[f"{name}{n}"] = " ".join(words)
+                parts.append(f"phraseto_tsquery('tidings_search', :{name}{n})")
+            clause = f"a.search_vector @@ ({(' || ' if negated else ' && ').join(parts)})"
+        where.append(f"NOT ({clause})" if negated else clause)
+    sql = "SELECT a.id FROM articles a WHERE " + " AND ".join(where)
+    return {int(i) for (i,) in connection.execute(text(sql), params)}
+
+
+def newest(
+    connection: Connection, query: Query, *, limit: int, since: datetime | None = None
+) -> list[int]:
+    """The newest articles passing the query's filters (a query of filters alone)."""
+    params: dict[str, Any] = {"limit": limit}
+    where = _filters(query, params, since, sqlite=connection.dialect.name == "sqlite")
+    sql = (
+        "SELECT a.id FROM articles a"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY a.published_at DESC, a.id DESC LIMIT :limit"
+    )
+    rows = [int(i) for (i,) in connection.execute(text(sql), params)]
+    return (
+        sorted(set(rows) & allowed(connection, query, rows), key=rows.index)
+        if (query.excluded or query.phrases)
+        else rows
+    )
+
+
+def _filters(
+    query: Query, params: dict[str, Any], since: datetime | None, *, sqlite: bool
+) -> list[str]:
+    """SQL conditions on ``articles a`` for the query's filters (parameters into ``params``)."""
+    where: list[str] = []
+    if query.sources:
+        names = []
+        for n, value in enumerate(query.sources):
+            params[f"src{n}"] = "%" + _like(value.lower()) + "%"
+            names.append(f"lower(a.source_name) LIKE :src{n} ESCAPE '\\'")
+        where.append("(" + " OR ".join(names) + ")")
+    for name, values, kinds in (
+        ("top", query.topics, TOPIC_KINDS),
+        ("sec", query.sections, ("section",)),
+    ):
+        for n, value in enumerate(values):  # every topic named must be there
+            keys = [f"{kind}:{slug(value)}" for kind in kinds]
+            marks = []
+            for k, key in enumerate(keys):
+                params[f"{name}{n}_{k}"] = key
+                marks.append(f":{name}{n}_{k}")
+            where.append(
+                "EXISTS (SELECT 1 FROM article_topics t WHERE t.article_id = a.id"
+                f" AND t.topic_id IN ({', '.join(marks)}))"
+            )
+    when = "coalesce(a.published_at, a.fetched_at)"
+    for name, moment, op in (
+        ("after", query.after, ">="),
+        ("before", query.before, "<"),
+        ("since", since, ">="),
+    ):
+        if moment is not None:
+            params[name] = _stamp(moment, sqlite)
+            where.append(f"{when} {op} :{name}")
+    return where
+
+
+def _stamp(moment: datetime, sqlite: bool) -> Any:
+    """A moment as the store keeps it: on SQLite, UTC text as SQLAlchemy writes it."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else moment
+
+
+def _like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _string(words: Sequence[str]) -> str:
+    """Words as one FTS5 string (a phrase when several): quoted, quotes doubled."""
+    return '"' + " ".join(words).replace('"', '""') + '"'
+
+
+def _fts_match(query: Query, *, all_words: bool) -> str:
+    """The FTS5 expression: (the words, all or any) AND each phrase, NOT the excluded."""
+    parts = []
+    if query.words:
+        joined = (" AND " if all_words else " OR ").join(_string([w]) for w in query.words)
+        parts.append(f"({joined})")
+    parts += [_string(p) for p in query.phrases]
+    expression = " AND ".join(parts)
+    if query.excluded:
+        expression = f"({expression}) NOT ({' OR '.join(_string(e) for e in query.excluded)})"
+    return expression
+
+
+def _tsquery(query: Query, params: dict[str, Any], *, all_words: bool) -> str:
+    """A SELECT of one tsquery built from bound words (plainto/phraseto never fail)."""
+    words = []
+    for n, word in enumerate(query.words):
+        params[f"w{n}"] = word
+        words.append(f"plainto_tsquery('tidings_search', :w{n})")
+    parts = [f"({(' && ' if all_words else ' || ').join(words)})"] if words else []
+    for n, phrase in enumerate(query.phrases):
+        params[f"p{n}"] = " ".join(phrase)
+        parts.append(f"phraseto_tsquery('tidings_search', :p{n})")
+    for n, excluded in enumerate(query.excluded):
+        params[f"x{n}"] = " ".join(excluded)
+        parts.append(f"!! phraseto_tsquery('tidings_search', :x{n})")
+    return "SELECT " + " && ".join(parts)
