@@ -661,3 +661,51 @@ def test_a_missing_page_is_a_styled_404_with_a_way_back_and_the_site_has_an_icon
     assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
     linked = page.locator("link[rel=icon]").first.get_attribute("href") or ""
     assert page.request.get(linked).status == 200
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("1280", LAPTOP), ("390", PHONE)])
+def test_slash_goes_to_the_search_box_and_enter_shows_marked_results(
+    browser: Browser, base_url: str, size: str, viewport: dict[str, int]
+) -> None:
+    """From the feed, "/" puts the reader in the search box (typing nothing there), Enter
+    shows the stories with the words marked, and the reader can follow the search."""
+    context = _context(browser, base_url, viewport)
+    try:
+        page = context.new_page()
+        sign_up(page, f"searcher {size}")
+        page.goto("/")
+        box = page.get_by_role("searchbox", name="Search stories")
+        expect(box).not_to_be_focused()
+        page.keyboard.press("/")
+        expect(box).to_be_focused()
+        expect(box).to_have_value("")
+        page.keyboard.type("North Korea")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert re.search(r"/search\?q=North\+Korea$", page.url), page.url
+        expect(page.get_by_role("heading", level=1)).to_have_text("Stories matching “North Korea”")
+        results = page.locator("ol.results > li.result")
+        expect(results.first).to_be_visible()
+        seed = results.filter(has_text="China vows to work with North Korea")
+        expect(seed).to_have_count(1)
+        marks = [m.strip().casefold() for m in seed.locator("mark").all_inner_texts()]
+        assert marks and set(marks) <= {"north", "korea"}, marks
+        expect(box).to_have_value("North Korea")
+        page.wait_for_load_state("networkidle")
+        _shoot(page, f"search-{size}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        page.keyboard.press("/")  # to the box again, the query selected to type over
+        expect(box).to_be_focused()
+        page.keyboard.press("/")  # in the box, "/" is only a character
+        expect(box).to_have_value("/")
+
+        with page.expect_navigation():
+            page.get_by_role("button", name="Follow this search").click()
+        expect(page.get_by_role("status")).to_contain_text("You follow the search")
+        feed_link = page.get_by_label("Private Atom feed of this search")
+        expect(feed_link).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/feeds/.+\.atom$"))
+        atom = page.request.get(feed_link.input_value())
+        assert atom.status == 200 and b"China vows" in atom.body()
+        assert csp_violations(page) == []
+    finally:
+        context.close()

@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import (
     APIRouter,
     BackgroundTasks,
     Depends,
     HTTPException,
+    Path,
     Query,
     Request,
     Response,
 )
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tidings.errors import InputError
 from tidings.library import Tidings
 from tidings.safety import MAX_INT64
 from tidings.store.accounts import Session
+from tidings.store.readers import Reader
 from tidings.web import atom, etags
 from tidings.web.auth import SESSION_COOKIE, Caller, caller, set_session_cookie
 from tidings.web.params import Cursor, Limit, MinArticles, Offset, PathId
 from tidings.web.throttle import client_address, guard
+
+if TYPE_CHECKING:
+    from tidings.search import SavedSearch
 
 router = APIRouter(prefix="/api/v1")
 
@@ -342,6 +348,167 @@ def add_reader(request: Request, body: ReaderIn, who: Who) -> dict[str, Any]:
     return _tidings(request).add_reader(body.name).to_dict()
 
 
+# -- search -----------------------------------------------------------------------------------
+
+SearchQuery = Annotated[
+    str,
+    Query(
+        description='Words (any of them, ranked; titles weigh more), "quoted phrases" '
+        '(required), -word or -"phrase" (left out), and filters: source:NAME, topic:NAME, '
+        "section:NAME, before:YYYY-MM-DD, after:YYYY-MM-DD (a value may be quoted: "
+        'source:"The Guardian"). At most 500 characters.',
+    ),
+]
+SearchCursor = Annotated[
+    str | None, Query(max_length=200, description="The next_cursor of the previous page.")
+]
+SearchLimit = Annotated[int, Query(ge=1, le=100, description="Hits per page.")]
+
+
+class ReasonOut(BaseModel):
+    code: str = Field(description='Why the story is shown: "search" and the like.')
+    text: str
+
+
+Count = Annotated[int, Field(ge=0, le=MAX_INT64)]
+
+
+class SearchHitOut(BaseModel):
+    """One story a query found: the article shown (every field of ``tidings articles show
+    --json``, beside these) and why it matched."""
+
+    model_config = ConfigDict(extra="allow")
+    rank: Count = Field(description="1 for the first hit of the first page.")
+    story_id: Count | None
+    headline: str = Field(description="The story's headline.")
+    outlets: Count = Field(description="How many outlets told the story.")
+    articles: Count = Field(description="How many articles the story has.")
+    score: float
+    snippet: str = Field(description="A passage of the article around the matched words.")
+    highlights: list[tuple[Count, Count]] = Field(
+        description="[start, end) offsets into the snippet of each matched word."
+    )
+    matched: list[str] = Field(description='How it matched: "words", "meaning" or both.')
+    reason: ReasonOut
+
+
+class SearchPageOut(BaseModel):
+    query: str
+    hits: list[SearchHitOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null: none.")
+
+
+class SavedSearchOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(description="12 hex digits.")
+    query: str
+    since: datetime = Field(description="When the reader followed it.")
+    feed_url: str = Field(description="Its private Atom feed: the newest matches.")
+
+
+async def _maybe_caller(request: Request) -> Caller | None:
+    """The caller when the request says who it is (a bad token is still 401); nobody when
+    it carries no credentials: searching, like reading stories, needs no account."""
+    if (
+        request.headers.get("X-API-Key")
+        or request.headers.get("Authorization")
+        or request.cookies.get(SESSION_COOKIE)
+    ):
+        return await caller(request)
+    return None
+
+
+MaybeWho = Annotated[Caller | None, Depends(_maybe_caller)]
+
+
+def _searcher(who: Caller | None, reader: str | None) -> Reader | str | None:
+    """Whose search it is: a signed-in reader's own (ranked for them), a newsroom's reader
+    when named, nobody's otherwise."""
+    if who is None:
+        if reader:
+            raise HTTPException(401, "sign in (or send X-API-Key) to search as a reader")
+        return None
+    if who.newsroom is not None and not reader:
+        return None  # a newsroom searching for itself: the same results anyone gets
+    return who.reader_ref(reader)
+
+
+@router.get(
+    "/search",
+    summary="Search stories: the best matches first, each with why it matched",
+    description="Open to anyone; with a session or a newsroom key naming `reader`, ranked "
+    "for that reader. An empty query, one over 500 characters or a bad filter value "
+    "(`before:notadate`) is refused with 422 saying why; anything else (unbalanced quotes, "
+    "stray operators) is read as well as it can be.",
+    response_model=SearchPageOut,
+)
+async def search(
+    request: Request,
+    q: SearchQuery,
+    who: MaybeWho,
+    reader: ForReader = None,
+    limit: SearchLimit = 20,
+    cursor: SearchCursor = None,
+) -> Response:
+    store = _tidings(request)
+    whom = _searcher(who, reader)
+    page = await run_in_threadpool(store.search, q, reader=whom, limit=limit, cursor=cursor)
+    return JSONResponse(page.to_dict())
+
+
+def _saved_out(request: Request, token: str, saved: SavedSearch) -> dict[str, Any]:
+    return {**saved.to_dict(), "feed_url": search_feed_url(request, token, saved.id)}
+
+
+def _saved_list(request: Request, store: Tidings, reader: Reader) -> list[dict[str, Any]]:
+    token = store.feed_token(reader.id)
+    return [_saved_out(request, token, s) for s in store.saved_searches(reader.id)]
+
+
+class SearchIn(BaseModel):
+    query: str = Field(max_length=20_000, description="A search, as /api/v1/search takes it.")
+
+
+class SavedSearchList(BaseModel):
+    items: list[SavedSearchOut]
+
+
+@router.get("/searches", summary="The searches the reader follows", response_model=SavedSearchList)
+def saved_searches(request: Request, who: Who, reader: ForReader = None) -> dict[str, Any]:
+    store = _tidings(request)
+    return {"items": _saved_list(request, store, who.reader(store, reader))}
+
+
+@router.post(
+    "/searches",
+    status_code=201,
+    summary="Follow a search: its new matches rise in the feed, and it has an Atom feed",
+    response_model=SavedSearchOut,
+)
+def follow_search(
+    request: Request, body: SearchIn, who: Who, reader: ForReader = None
+) -> dict[str, Any]:
+    store = _tidings(request)
+    whom = who.reader(store, reader)
+    saved = store.follow_search(whom.id, body.query)
+    return _saved_out(request, store.feed_token(whom.id), saved)
+
+
+SearchId = Annotated[str, Path(max_length=500, description="The saved search's id.")]
+
+
+@router.delete(
+    "/searches/{search_id}", summary="Stop following a search", response_model=SavedSearchOut
+)
+def unfollow_search(
+    request: Request, search_id: SearchId, who: Who, reader: ForReader = None
+) -> dict[str, Any]:
+    store = _tidings(request)
+    whom = who.reader(store, reader)
+    gone = store.unfollow_search(whom.id, search_id)
+    return _saved_out(request, store.feed_token(whom.id), gone)
+
+
 # -- the private Atom feed ---------------------------------------------------------------------
 
 
@@ -365,6 +532,12 @@ def feed_url(request: Request, token: str) -> str:
     return request.app.state.base_url + request.app.url_path_for("atom_feed", token=token)
 
 
+def search_feed_url(request: Request, token: str, search_id: str) -> str:
+    """A followed search's private Atom feed, on the base URL as :func:`feed_url`."""
+    path = request.app.url_path_for("search_atom", token=token, search_id=search_id)
+    return request.app.state.base_url + path
+
+
 feeds = APIRouter()
 
 
@@ -375,5 +548,23 @@ def atom_feed(request: Request, token: str) -> Response:
     page = store.feed(reader.id, limit=50)
     document = atom.render(
         page, title=f"tidings — the feed for {reader.name}", self_url=feed_url(request, token)
+    )
+    return Response(document, media_type="application/atom+xml")
+
+
+@feeds.get(
+    "/feeds/{token}/search/{search_id}.atom",
+    name="search_atom",
+    summary="A followed search's newest matches as Atom",
+)
+def search_atom(request: Request, token: str, search_id: str) -> Response:
+    """Unknown token or search (or one the token's reader does not follow): 404."""
+    reader, saved, page = _tidings(request).search_feed(token, search_id, limit=30)
+    document = atom.render_search(
+        page,
+        reader=reader,
+        saved=saved,
+        title=f"tidings — search “{saved.query}” for {reader.name}",
+        self_url=search_feed_url(request, token, saved.id),
     )
     return Response(document, media_type="application/atom+xml")

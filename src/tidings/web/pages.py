@@ -44,7 +44,7 @@ from tidings.store import readers as reader_store
 from tidings.store.accounts import Session
 from tidings.store.readers import Reader
 from tidings.web import etags, present
-from tidings.web.api import feed_url
+from tidings.web.api import feed_url, search_feed_url
 from tidings.web.auth import SESSION_COOKIE, same_secret, set_cookie, set_session_cookie
 from tidings.web.params import Cursor, FormId, PathId
 from tidings.web.throttle import Busy, Throttled, client_address, guard
@@ -471,6 +471,10 @@ def _settings(
         request, "settings.html", session, status,
         sources=store.subscriptions(session.reader.id),
         feed_link=feed_url(request, token),
+        searches=[
+            (s, search_feed_url(request, token, s.id))
+            for s in store.saved_searches(session.reader)
+        ],
         **context,
     )  # fmt: skip
 

@@ -1,6 +1,6 @@
 // The only script the pages run (the Content-Security-Policy allows no other, and no
 // inline handlers): opening an article counts as read, pictures that fail give way to a
-// placeholder, and the feed has keyboard shortcuts.
+// placeholder, the feed has keyboard shortcuts, and "/" goes to the search box.
 (function () {
   "use strict";
 
@@ -47,6 +47,7 @@
 
   // -- keyboard shortcuts ------------------------------------------------------------------
   var help = document.getElementById("shortcuts");
+  var searchBox = document.querySelector("input[data-search]");
   var cards = Array.prototype.slice.call(document.querySelectorAll("[data-keys] > .card"));
   var current = -1;
   var REMEMBER = "tidings-card"; // where the reader was, across the reload an action makes
@@ -94,6 +95,13 @@
       return;
     }
     if (help && help.open) return;
+    if (event.key === "/" && searchBox) {
+      // to the search box from anywhere but a field (where "/" is just typed)
+      event.preventDefault();
+      searchBox.focus();
+      searchBox.select();
+      return;
+    }
     if (!cards.length) return;
     var within = cards.indexOf(document.activeElement && document.activeElement.closest(".card"));
     if (within >= 0) current = within;
