@@ -17,6 +17,7 @@ from tidings.cli import (
     keys,
     poll,
     readers,
+    search,
     serve,
     sources,
     stories,
@@ -39,6 +40,7 @@ app.add_typer(serve.app)
 app.add_typer(work.app)
 app.add_typer(readers.app, name="readers")
 app.add_typer(keys.app, name="keys")
+app.add_typer(search.app)  # search, searches follow|unfollow|list
 
 
 def main() -> None:
