@@ -4,18 +4,18 @@ stem, ignoring case and accents ("pledges" marks "pledged"). Pure."""
 
 from __future__ import annotations
 
+import bisect
 import functools
+import re
 import threading
 import unicodedata
 from collections.abc import Sequence
 
 import snowballstemmer
 
-from tidings.search.query import WORD
-
 WIDTH = 240  # characters of a snippet, about two lines
 BEFORE = 60  # context kept before the first matched word
-MAX_SCAN = 8_000  # characters of an article looked through for the best passage
+MAX_SCAN = 3_000  # characters of an article looked through for the best passage (its lead)
 
 _local = threading.local()  # snowball stemmers keep state: one per thread
 
@@ -34,43 +34,85 @@ def _fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@functools.lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
-    return _stemmer().stemWord(_fold(word).replace("'", ""))
+    return _stemmer().stemWord(_fold(word).replace("'", "").replace("’", ""))
+
+
+def _heads(stems: set[str]) -> tuple[str, ...]:
+    """What a word must start with to have one of ``stems`` as its stem: the stem less its
+    last letter (English stems are prefixes of their words, but for y → i: "happi")."""
+    return tuple({s[:-1] if len(s) > 3 else s for s in stems if s})
+
+
+class _Fold(dict[int, str]):
+    """A ``str.translate`` table taking each accented letter to its base letter, one
+    character for one (so offsets into the folded text are offsets into the text); filled
+    as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        base = "".join(
+            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+        )
+        self[code] = found = base if len(base) == 1 else char
+        return found
+
+
+_FOLD = _Fold()
+
+
+@functools.lru_cache(maxsize=4_096)
+def _words_from(heads: tuple[str, ...]) -> re.Pattern[str]:
+    """The words starting with one of ``heads`` (in folded text, any case)."""
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, heads)) + r")\w*(?:['’]\w+)*", re.I)
+
+
+def _matches(text: str, stems: set[str]) -> list[tuple[int, int, str]]:
+    """(start, end, stem) of the words of ``text`` whose stem is one of ``stems``. One
+    regular expression finds the words starting as a stem does (folded: "Pyöngyang" is
+    seen as "Pyongyang"); only those are stemmed."""
+    heads = tuple(sorted(_heads(stems)))
+    if not heads:
+        return []
+    folded = text if text.isascii() else text.translate(_FOLD)
+    found = []
+    for m in _words_from(heads).finditer(folded):
+        s = stem(m.group(0))
+        if s in stems:
+            found.append((m.start(), m.end(), s))
+    return found
 
 
 def snippet(
     passages: Sequence[str], terms: Sequence[str], *, width: int = WIDTH
 ) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """The best passage of ``passages`` cut to about ``width`` characters, and the
-    ``[start, end)`` offsets of the words in it that match ``terms``. Without a match, the
-    start of the first passage, nothing marked."""
-    stems = {stem(t) for t in terms if t}
-    # Only words sharing a stem's first letters are stemmed: most words are not.
-    heads = tuple({s[:3] for s in stems if s})
-    best: tuple[int, int, str, list[tuple[int, int]]] | None = None  # (-distinct, n, text, hits)
+    """The passage of ``passages`` with the most of ``terms`` (the first, on a tie) cut to
+    about ``width`` characters around them, and the ``[start, end)`` offsets of the matched
+    words in it. Without a match, the start of the first passage, nothing marked."""
+    kept: list[str] = []
+    starts: list[int] = []
     scanned = 0
-    for n, passage in enumerate(passages):
+    for passage in passages:
         if scanned > MAX_SCAN:
             break
-        scanned += len(passage)
-        hits = []
-        found = set()
-        if heads:
-            for m in WORD.finditer(passage):
-                folded = _fold(m.group(0))
-                if folded.startswith(heads):
-                    s = stem(m.group(0))
-                    if s in stems:
-                        hits.append(m.span())
-                        found.add(s)
-        key = (-len(found), n)
-        if found and (best is None or key < best[:2]):
-            best = (key[0], key[1], passage, hits)
-    if best is None:
+        kept.append(passage)
+        starts.append(scanned)
+        scanned += len(passage) + 1
+    # One scan of the passages joined (a regular expression over one string, not one per
+    # paragraph), then each match is put back in its passage.
+    found = _matches("\n".join(kept), {stem(t) for t in terms if t})
+    per: dict[int, tuple[set[str], list[tuple[int, int]]]] = {}
+    for a, b, s in found:
+        n = bisect.bisect_right(starts, a) - 1
+        distinct, spans = per.setdefault(n, (set(), []))
+        distinct.add(s)
+        spans.append((a - starts[n], b - starts[n]))
+    if not per:
         first = next((p for p in passages if p.strip()), "")
-        text, _ = _cut(first, 0, width)
-        return text, ()
-    _, _, passage, hits = best
+        return _cut(first, 0, width)[0], ()
+    best = min(per, key=lambda n: (-len(per[n][0]), n))
+    passage, hits = kept[best], per[best][1]
     start = max(0, hits[0][0] - BEFORE)
     text, offset = _cut(passage, start, width)
     marked = tuple(

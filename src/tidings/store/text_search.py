@@ -5,6 +5,7 @@ reader types is never parsed as the engine's own query syntax."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -22,17 +23,19 @@ def matches(
     query: Query,
     *,
     limit: int,
-    all_words: bool,
+    at_least: int | None = None,
     since: datetime | None = None,
 ) -> list[tuple[int, float]]:
-    """Articles whose text matches ``query`` — every word (``all_words``) or any — and its
-    phrases, exclusions and filters: (article id, relevance) best first. Titles weigh most."""
-    if not query.looks_for_text or (all_words and not query.words and not query.phrases):
+    """Articles whose text holds ``at_least`` of the query's words (all when None) and its
+    phrases, none of its exclusions, and pass its filters: (article id, relevance) best
+    first. Titles weigh most."""
+    if not query.looks_for_text:
         return []
+    groups = _word_groups(query.words, at_least)
     params: dict[str, Any] = {"limit": limit}
     where = _filters(query, params, since, sqlite=connection.dialect.name == "sqlite")
     if connection.dialect.name == "sqlite":
-        params["match"] = _fts_match(query, all_words=all_words)
+        params["match"] = _fts_match(query, groups)
         sql = (
             "SELECT s.rowid, -s.rank FROM article_search s"
             + (" JOIN articles a ON a.id = s.rowid" if where else "")
@@ -41,7 +44,7 @@ def matches(
             + " ORDER BY s.rank LIMIT :limit"
         )
     else:
-        q = _tsquery(query, params, all_words=all_words)
+        q = _tsquery(query, params, groups)
         sql = (
             f"SELECT a.id, ts_rank(a.search_vector, q, 1) AS score FROM articles a, ({q}) AS t(q)"
             " WHERE a.search_vector @@ q"
@@ -152,12 +155,19 @@ def _string(words: Sequence[str]) -> str:
     return '"' + " ".join(words).replace('"', '""') + '"'
 
 
-def _fts_match(query: Query, *, all_words: bool) -> str:
-    """The FTS5 expression: (the words, all or any) AND each phrase, NOT the excluded."""
+def _word_groups(words: Sequence[str], at_least: int | None) -> list[tuple[str, ...]]:
+    """``at_least`` of ``words`` as alternatives of word groups each fully required: all
+    of them is one group, any one is each word alone, and between, every combination."""
+    size = len(words) if at_least is None else max(1, min(at_least, len(words)))
+    return list(itertools.combinations(words, size)) if words else []
+
+
+def _fts_match(query: Query, groups: Sequence[Sequence[str]]) -> str:
+    """The FTS5 expression: (one of the word groups) AND each phrase, NOT the excluded."""
     parts = []
-    if query.words:
-        joined = (" AND " if all_words else " OR ").join(_string([w]) for w in query.words)
-        parts.append(f"({joined})")
+    if groups:
+        either = [" AND ".join(_string([w]) for w in group) for group in groups]
+        parts.append("(" + " OR ".join(f"({e})" for e in either) + ")")
     parts += [_string(p) for p in query.phrases]
     expression = " AND ".join(parts)
     if query.excluded:
@@ -165,13 +175,14 @@ def _fts_match(query: Query, *, all_words: bool) -> str:
     return expression
 
 
-def _tsquery(query: Query, params: dict[str, Any], *, all_words: bool) -> str:
+def _tsquery(query: Query, params: dict[str, Any], groups: Sequence[Sequence[str]]) -> str:
     """A SELECT of one tsquery built from bound words (plainto/phraseto never fail)."""
-    words = []
+    marks = {}
     for n, word in enumerate(query.words):
         params[f"w{n}"] = word
-        words.append(f"plainto_tsquery('tidings_search', :w{n})")
-    parts = [f"({(' && ' if all_words else ' || ').join(words)})"] if words else []
+        marks[word] = f"plainto_tsquery('tidings_search', :w{n})"
+    either = [" && ".join(marks[w] for w in group) for group in groups]
+    parts = ["(" + " || ".join(f"({e})" for e in either) + ")"] if either else []
     for n, phrase in enumerate(query.phrases):
         params[f"p{n}"] = " ".join(phrase)
         parts.append(f"phraseto_tsquery('tidings_search', :p{n})")

@@ -114,15 +114,19 @@ def create_app(
 
 
 def _warm(tidings: Tidings, ready: threading.Event) -> None:
-    """Load the feed's pool and scorer; requests meanwhile build what they need themselves
-    (the feed builder serialises that), so none is refused. A failure is printed, not
-    fatal: each request then tries again."""
+    """Load the feed's pool and scorer, then search's meaning index; requests meanwhile
+    build what they need themselves (the feed builder serialises that), so none is refused.
+    A failure is printed, not fatal: each request then tries again."""
     try:
         tidings.feeds.warm()
     except Exception:  # the server keeps serving; the cause is printed
         traceback.print_exc()
     finally:
         ready.set()
+    try:  # the first search then finds the article embeddings in memory already
+        tidings.searcher.warm()
+    except Exception:
+        traceback.print_exc()
 
 
 def factory() -> FastAPI:
