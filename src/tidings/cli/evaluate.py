@@ -129,6 +129,42 @@ def evaluate_mind(
     console.print(f"Report: {report}  Chart: {chart}")
 
 
+@app.command("search")
+def evaluate_search(
+    pairs: Annotated[Path, typer.Argument(help="A CSV in the SemEval-2022 Task 8 layout.")],
+    all_languages: Annotated[
+        bool,
+        typer.Option(
+            "--all-languages", help="Search every article of the file, not only the English."
+        ),
+    ] = False,
+    max_overall: Annotated[
+        float, typer.Option(help="Pairs rated at most this Overall (1 = same story) are queried.")
+    ] = 1.5,
+    as_json: AsJson = False,
+) -> None:
+    """How often search finds the other outlet's article of a same-story pair from one
+    article's title: by words, by meaning, and both fused."""
+    from tidings.evaluate import search
+
+    with errors.status("Evaluating search", spinner="dots") as status:
+        try:
+            report = search.evaluate_search(
+                pairs,
+                languages="all" if all_languages else "en",
+                max_overall=max_overall,
+                progress=None if as_json else lambda stage: _stage(status, stage),
+            )
+        except (OSError, ValueError, KeyError, TidingsError) as exc:
+            raise fail(f"{pairs}: {exc}") from exc
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console.print(search.rich_table(report))
+    seconds = ", ".join(f"{name} {value:.1f} s" for name, value in report.seconds.items())
+    console.print(f"[dim]{escape(seconds)}[/]")
+
+
 def _stage(status: Status, stage: str) -> None:
     """A new stage: the spinner's text on a terminal, a log line otherwise."""
     if errors.is_terminal:
