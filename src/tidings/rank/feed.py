@@ -1,19 +1,21 @@
-"""Assembling a reader's feed.
+"""Assembling a reader's feed: the orchestration of one feed request.
 
-The one module of ``rank/`` that reads the store: it gathers candidate stories and the
-reader's events, then hands plain data to the pure parts — :mod:`~tidings.rank.profile`,
-:mod:`~tidings.rank.features`, a :mod:`~tidings.rank.scorer`,
+It reads the reader's events, then hands plain data to the pure parts —
+:mod:`~tidings.rank.profile`, :mod:`~tidings.rank.features`, a :mod:`~tidings.rank.scorer`,
 :mod:`~tidings.rank.diversity` and :mod:`~tidings.rank.reasons` — and to the modules that
-hold its own concerns: the shared candidate pool (:mod:`~tidings.rank.pool`), one reader's
-kept ranking (:mod:`~tidings.rank.ranking`), what is kept out
-(:mod:`~tidings.rank.filtering`), each story's lead and its reason's particulars
-(:mod:`~tidings.rank.leads`) and the page it answers (:mod:`~tidings.rank.page`).
+hold its own concerns: the shared candidate pool (:mod:`~tidings.rank.pool`) and keeping it
+and the scorer up to date (:mod:`~tidings.rank.pool_keeper`), the stories about what the
+reader follows (:mod:`~tidings.rank.followed`), one reader's kept ranking
+(:mod:`~tidings.rank.ranking`), what is kept out (:mod:`~tidings.rank.filtering`), each
+story's lead and its reason's particulars (:mod:`~tidings.rank.leads`) and the page it
+answers (:mod:`~tidings.rank.page`).
 
 Candidates are the newest :data:`POOL_STORIES` stories plus the newest stories about every
 topic the reader follows, and those matching every search they follow (a follow of
 ``search:<query>``; such a story counts as followed, and its reason names the search).
 The pool (stories, embeddings, popularity, and the per-story columns the features need) is
-shared by all readers and rebuilt every :data:`POOL_SECONDS`, or at once after an ingest.
+shared by all readers and rebuilt every :data:`~tidings.rank.pool.POOL_SECONDS`, or at once
+after an ingest.
 
 A reader's ranking (its best :data:`KEPT_ROWS` candidates with their features) is kept for
 :data:`RANKED_READERS` readers, at most :data:`RANKED_MB`, under a key of their last action
@@ -31,35 +33,27 @@ is skipped while articles arrive; those hidden, muted or read since are passed o
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
-from tidings.errors import InputError, NotFound
+from tidings.errors import NotFound
 from tidings.models import Article
 from tidings.rank import cursor as cursors
 from tidings.rank import leads, profile, reasons
 from tidings.rank.features import FEATURES, Candidates, Profile, TopicIncidence, features
 from tidings.rank.filtering import kept_out
+from tidings.rank.followed import Followed, StoryMatcher
 from tidings.rank.page import Encoded, FeedItem, FeedPage, Filtered
-from tidings.rank.pool import (
-    FOLLOWED_STORIES,
-    POOL_SECONDS,
-    POOL_STORIES,
-    POPULARITY_WINDOW,
-    Columns,
-    Pool,
-    corpus_clock,
-    matrix,
-)
+from tidings.rank.pool import FOLLOWED_STORIES, POOL_STORIES, POPULARITY_WINDOW, Pool
+from tidings.rank.pool_keeper import PoolKeeper
 from tidings.rank.ranking import (
     DIVERSITY_POOL,
     KEPT_ROWS,
@@ -67,7 +61,7 @@ from tidings.rank.ranking import (
     same,
     seen_arrays,
 )
-from tidings.rank.scorer import PRIOR, Scorer, from_dict
+from tidings.rank.scorer import Scorer
 from tidings.rank.signals import Kind
 from tidings.store import articles as article_store
 from tidings.store import candidates as candidate_store
@@ -76,7 +70,7 @@ from tidings.store import snapshots as snapshot_store
 from tidings.store.candidates import PoolStory
 from tidings.store.impression_log import ImpressionLog
 from tidings.store.readers import Reader, to_reader
-from tidings.store.schema import events, readers, scorers
+from tidings.store.schema import events, readers
 
 __all__ = [
     "FOLLOWED_STORIES",
@@ -90,10 +84,6 @@ __all__ = [
 
 READ_CACHE = 50_000  # articles kept in memory for building profiles
 ARTICLE_CACHE = 10_000  # whole articles kept in memory for showing feed items (~3 KB each)
-ABOUT_SECONDS = 600.0  # how long a followed topic's (or search's) story list is reused
-SEARCH = "search:"  # the follow target of a saved search: "search:<normalised query>"
-SEARCH_STORIES = 200  # newest stories per followed search, added to the candidates
-WARM_TOPICS = 500  # the most followed topics, loaded in the background with each pool
 MAX_LIMIT = 200
 READ_SIMILARITY = 0.25  # cosine to an article read, for "Because you read …" to name it
 # Rankings kept per process, least recently used dropped first: ~65 KB a reader (the
@@ -114,15 +104,6 @@ SEEN_READERS = 20_000
 _ACTIONS = tuple(str(k) for k in Kind if k is not Kind.IMPRESSION)
 _IMPRESSION = str(Kind.IMPRESSION)
 _FOLLOWED = FEATURES.index("followed")
-
-
-class StoryMatcher(Protocol):
-    """What the feed asks of search (:class:`tidings.search.Searcher` is one): the stories
-    a saved search matches, newest first."""
-
-    def matching_stories(
-        self, query: str, *, since: datetime | None = None, limit: int = 200
-    ) -> list[int]: ...
 
 
 def _seen_before_this_visit(connection: Any, reader_id: int) -> dict[int, int]:
@@ -180,12 +161,11 @@ class FeedBuilder:
 
     def __init__(self, engine: Engine, *, searcher: StoryMatcher | None = None) -> None:
         self.engine = engine
-        self.searcher = searcher  # None: followed searches add nothing to feeds
-        self._pool: Pool | None = None
-        self._scorer: tuple[float, int, Scorer] | None = None  # (checked, version, scorer)
         self._lock = threading.Lock()
-        self._refreshing: threading.Thread | None = None
-        self._stale = False  # the store changed here: bring the pool up to date first
+        self.followed = Followed(engine, searcher)
+        self.pools = PoolKeeper(
+            engine, self._lock, replaced=self._ranked_pool_changed, warm=self._warm
+        )
         # Articles readers acted on (their history), by id: read once, shared by every
         # reader; emptied with the pool on ingest. Bounded so a long-running server stays small.
         self._read: OrderedDict[int, Any] = OrderedDict()
@@ -206,9 +186,8 @@ class FeedBuilder:
         up to date (loading only new and changed stories) and checks the scorer. Rankings
         are kept while the pool's stories are unchanged (an ingest of articles not yet
         understood changes none); their pages are made again, as articles may have."""
+        self.pools.invalidate()
         with self._lock:
-            self._stale = True
-            self._scorer = None
             self._read.clear()
             self._articles.clear()
             self._seen.clear()
@@ -222,194 +201,40 @@ class FeedBuilder:
     def warm(self) -> None:
         """Build the pool, load the scorer and the most followed topics' stories now, so the
         first readers after a server starts do not wait for them."""
-        self.pool()
-        self.scorer()
-        with self._lock:
-            loading = self._refreshing
-        if loading is not None:
-            loading.join()
+        self.pools.warm()
 
     # -- shared state -----------------------------------------------------------------------
 
-    def pool(self) -> Pool:
-        """The shared candidate pool. The first call builds it; once it is older than
-        :data:`POOL_SECONDS` a background thread rebuilds it while readers keep being served
-        from the old one, so no reader waits for a rebuild."""
-        with self._lock:
-            pool = self._pool
-            if pool is None or self._stale:
-                old, self._stale = pool, False
-                pool = self._pool = self._build_pool(old, about=False)
-                self._ranked_pool_changed(pool)
-                if old is None or pool.version != old.version:
-                    self._start(self._warm, pool)
-            elif time.monotonic() - pool.built > POOL_SECONDS and not (
-                self._refreshing and self._refreshing.is_alive()
-            ):
-                self._start(self._refresh)
-            return pool
+    @property
+    def searcher(self) -> StoryMatcher | None:
+        return self.followed.searcher
 
-    def _start(self, target: Any, *args: Any) -> None:
-        self._refreshing = threading.Thread(
-            target=target, args=args, name="tidings-feed-pool", daemon=True
-        )
-        self._refreshing.start()
+    def pool(self) -> Pool:
+        """The shared candidate pool (:meth:`PoolKeeper.pool`): built on the first call,
+        rebuilt in the background once it is older than :data:`~tidings.rank.pool.POOL_SECONDS`."""
+        return self.pools.pool()
+
+    def scorer(self) -> Scorer:
+        return self.pools.scorer()[1]
+
+    @property
+    def _pool(self) -> Pool | None:  # the feed benchmark watches it for rebuilds
+        return self.pools.current
+
+    def _build_pool(self, old: Pool | None = None, *, about: bool = True) -> Pool:
+        return self.pools.build(old, about=about)  # the feed benchmark times it
 
     def _warm(self, pool: Pool) -> None:
         """Load the most followed topics' (and searches') stories, and the pool's lead
         articles, off the request path."""
-        with self.engine.connect() as connection:
-            popular = event_store.most_followed(connection, WARM_TOPICS)
-        self._about(pool, set(popular))
+        self.followed.warm(pool)
         self._leads([s.lead_article_id for s in pool.stories])
-
-    def _refresh(self) -> None:
-        with self._lock:
-            old = self._pool
-        if old is None:  # invalidated meanwhile: the next call builds
-            return
-        fresh = self._build_pool(old)
-        # The most followed topics are loaded here, off the request path, so that the
-        # readers who follow them never wait for the lookup.
-        self._warm(fresh)
-        with self._lock:
-            if self._pool is old:
-                self._pool = fresh
-                self._ranked_pool_changed(fresh)
 
     def _ranked_pool_changed(self, pool: Pool) -> None:
         """Drop the rankings made against other stories than ``pool``'s (holding the lock)."""
         if any(r.pool.version != pool.version for r in self._ranked.values()):
             self._ranked.clear()
             self._ranked_bytes = 0
-
-    @staticmethod
-    def _carry_about(old: Pool, fresh: Pool) -> None:
-        """Followed-topic lists carry over for ABOUT_SECONDS: thousands of topics are
-        followed, and reloading them all every minute would keep the cache cold."""
-        keep = time.monotonic() - ABOUT_SECONDS
-        for key, (built, stories) in list(old.about.items()):
-            if built >= keep and key not in fresh.about:
-                fresh.about[key] = (built, stories)
-                for story in stories:
-                    fresh.by_id.setdefault(story.story_id, story)
-
-    def _build_pool(self, old: Pool | None = None, *, about: bool = True) -> Pool:
-        """The newest stories, their popularity and the clock. From an ``old`` pool only new
-        and changed stories are read (by their last update); when none is, the new pool
-        keeps its version, so the rankings made against it stay good, and its followed-topic
-        lists (with ``about``, they carry over whatever changed)."""
-        now = _now()
-        held = old.stamps if old is not None else {}
-        with self.engine.connect() as connection:
-            stamps = candidate_store.newest_stamps(connection, POOL_STORIES)
-            changed = [i for i, at in stamps if held.get(i) != at]
-            loaded = {s.story_id: s for s in candidate_store.load(connection, changed)}
-            popularity = event_store.popularity(connection, now - POPULARITY_WINDOW)
-        stories = []
-        for story_id, _ in stamps:
-            story = loaded.get(story_id)
-            if story is None and old is not None and story_id in held:
-                story = old.stories[old.row_of[story_id]]
-            if story is not None:
-                stories.append(story)
-        dim = next((len(s.vector) for s in stories if s.vector is not None), 0)
-        clock = corpus_clock(stories, now)
-        fresh = Pool(stories, matrix(stories, dim), popularity, clock, time.monotonic())
-        fresh.stamps = {i: at for i, at in stamps if i in fresh.row_of}
-        if (
-            old is not None
-            and not loaded
-            and clock == old.clock
-            and [s.story_id for s in stories] == [s.story_id for s in old.stories]
-        ):
-            fresh.version = old.version
-        if old is not None and (about or fresh.version == old.version):
-            self._carry_about(old, fresh)
-        return fresh
-
-    def scorer(self) -> Scorer:
-        return self._current_scorer()[1]
-
-    def _current_scorer(self) -> tuple[int, Scorer]:
-        """(version, scorer): the newest stored scorer (0: the prior), checked again every
-        :data:`POOL_SECONDS` (another process may have trained) and parsed only when new."""
-        with self._lock:
-            if self._scorer is None or time.monotonic() - self._scorer[0] > POOL_SECONDS:
-                with self.engine.connect() as connection:
-                    newest = connection.execute(
-                        select(scorers.c.id).order_by(scorers.c.id.desc()).limit(1)
-                    ).scalar()
-                    version = newest or 0
-                    if self._scorer is not None and self._scorer[1] == version:
-                        scorer = self._scorer[2]
-                    elif newest is None:
-                        scorer = PRIOR
-                    else:
-                        model = connection.execute(
-                            select(scorers.c.model).where(scorers.c.id == newest)
-                        ).scalar_one()
-                        scorer = from_dict(json.loads(model))
-                self._scorer = (time.monotonic(), version, scorer)
-            return self._scorer[1], self._scorer[2]
-
-    def _about(self, pool: Pool, keys: set[str]) -> list[PoolStory]:
-        """The newest stories about followed topics, and matching followed searches
-        (``search:<query>`` keys), loaded once per key and kept for :data:`ABOUT_SECONDS`
-        (across pool refreshes, shared by every reader); the stories of all missing keys
-        are read together."""
-        if self.searcher is None:
-            keys = {k for k in keys if not k.startswith(SEARCH)}
-        missing = [k for k in keys if k not in pool.about]
-        if missing:
-            searches = [k for k in missing if k.startswith(SEARCH)]
-            found = self._searched(pool, searches)
-            with self.engine.connect() as connection:
-                found.update(
-                    (key, candidate_store.about(connection, [key], FOLLOWED_STORIES))
-                    for key in missing
-                    if not key.startswith(SEARCH)
-                )
-                unknown = {i for ids in found.values() for i in ids if i not in pool.by_id}
-                for story in candidate_store.load(connection, sorted(unknown)):
-                    pool.by_id[story.story_id] = story
-            loaded = time.monotonic()
-            for key, ids in found.items():
-                pool.about[key] = (loaded, [pool.by_id[i] for i in ids if i in pool.by_id])
-        return [s for k in keys for s in pool.about[k][1]]
-
-    def _searched(self, pool: Pool, keys: list[str]) -> dict[str, list[int]]:
-        """The stories each followed search (``search:<query>`` key) matches, newest first,
-        from the pool's window on: its oldest dated story, when the pool is full (else the
-        pool is every story, and so is the window). A query search refuses (BadQuery) matches
-        nothing."""
-        if not keys or self.searcher is None:
-            return {}
-        since = None
-        if len(pool.stories) >= POOL_STORIES:
-            since = min((s.when for s in pool.stories if s.when is not None), default=None)
-        found: dict[str, list[int]] = {}
-        for key in keys:
-            try:
-                found[key] = self.searcher.matching_stories(
-                    key.removeprefix(SEARCH), since=since, limit=SEARCH_STORIES
-                )
-            except InputError:  # a query saved before the rules changed, say
-                found[key] = []
-        return found
-
-    def _search_matches(self, pool: Pool, followed: frozenset[str] | set[str]) -> dict[int, str]:
-        """Story id → the followed search it matches (its query; the first in order when
-        several do), from the lists :meth:`_about` keeps."""
-        keys = sorted(k for k in followed if k.startswith(SEARCH))
-        if not keys or self.searcher is None:
-            return {}
-        self._about(pool, set(keys))  # loaded already while ranking: a lookup
-        out: dict[int, str] = {}
-        for key in keys:
-            for story in pool.about[key][1]:
-                out.setdefault(story.story_id, key.removeprefix(SEARCH))
-        return out
 
     # -- one reader -------------------------------------------------------------------------
 
@@ -485,7 +310,7 @@ class FeedBuilder:
         limit = max(1, min(limit, MAX_LIMIT))
         place = cursors.parse(cursor) if cursor else None
         pool = self.pool()
-        version, scorer = self._current_scorer()
+        version, scorer = self.pools.scorer()
         with self.engine.connect() as connection:
             # the mark is read before the state is: never newer than it
             reader, mark = _reader_and_mark(connection, reader)
@@ -519,18 +344,13 @@ class FeedBuilder:
         returning reader with this on its event loop, and hands only the rest to threads.
         Nothing is logged: :meth:`record` the page once it is sent."""
         limit = max(1, min(limit, MAX_LIMIT))
-        with self._lock:
-            pool, checked = self._pool, self._scorer
-        if pool is None or self._stale or checked is None:
-            return None
-        if time.monotonic() - pool.built > POOL_SECONDS or (
-            time.monotonic() - checked[0] > POOL_SECONDS
-        ):
-            return None  # due for a refresh: build starts it
-        scorer = checked[2]
+        settled = self.pools.settled()
+        if settled is None:
+            return None  # due for a refresh (or not built yet): build starts it
+        pool, version, scorer = settled
         with self.engine.connect() as connection:
             reader, mark = _reader_and_mark(connection, reader)
-            ranked = self._kept(reader.id, (mark, pool.version, checked[1]))
+            ranked = self._kept(reader.id, (mark, pool.version, version))
             if ranked is None:
                 return None
             # what they were shown before: kept, or read again once a minute (a second read)
@@ -709,7 +529,8 @@ class FeedBuilder:
             old = self._ranked.pop(reader_id, None)
             if old is not None:
                 self._ranked_bytes -= old.counted
-            if self._pool is None or ranked.pool.version != self._pool.version:
+            pool = self.pools.current
+            if pool is None or ranked.pool.version != pool.version:
                 return  # the pool changed meanwhile: keep nothing
             ranked.counted = ranked.nbytes
             self._ranked[reader_id] = ranked
@@ -738,7 +559,7 @@ class FeedBuilder:
         state, read = self._state(reader, seen)
         reader_profile = self._profile(state, read)
 
-        stories, columns = self._candidates(pool, state, include)
+        stories, columns = self.followed.candidates(pool, state, include)
         filtered = kept_out(stories, state, columns, pool)
         if filtered:
             gone = np.fromiter(filtered, dtype=np.int64, count=len(filtered))
@@ -766,7 +587,7 @@ class FeedBuilder:
         )
         matrix = features(reader_profile, candidates)
         # A story matching a search the reader follows counts as followed, for them alone.
-        searched = self._search_matches(pool, state.followed)
+        searched = self.followed.search_matches(pool, state.followed)
         if searched and len(kept):
             wanted = np.fromiter(searched, dtype=np.int64, count=len(searched))
             matrix[np.isin(columns.ids, wanted), _FOLLOWED] = 1.0
@@ -831,7 +652,7 @@ class FeedBuilder:
         # click-through prior, say) are no reason to show any one of them.
         contributions = ranked.scorer.contributions(ranked.matrix[order])
         contributions = contributions - contributions.mean(axis=0)
-        searched = self._search_matches(ranked.pool, reader_profile.followed)
+        searched = self.followed.search_matches(ranked.pool, reader_profile.followed)
         shown: list[tuple[int, PoolStory, Article, list[reasons.Reason]]] = []
         for n, (index, story, lead) in enumerate(zip(order, chosen, lead_ids, strict=True)):
             article = found.get(lead)
@@ -865,47 +686,11 @@ class FeedBuilder:
             for (n, story, article, _), reason in zip(shown, chosen_reasons, strict=True)
         ]
 
-    def _candidate_stories(
-        self, pool: Pool, state: profile.ReaderState, include: Sequence[int] = ()
-    ) -> list[PoolStory]:
-        """The pool's stories, then those about the reader's followed topics (or matching
-        their followed searches) outside it, then those of ``include`` outside both (read
-        from the store if need be)."""
-        stories = list(pool.stories)
-        extra: dict[int, PoolStory] = {}
-        topic_keys = {k for k in state.followed if not k.startswith("source:")}
-        if topic_keys:
-            for s in self._about(pool, topic_keys):
-                if s.story_id not in pool.row_of:
-                    extra.setdefault(s.story_id, s)
-        missing = [i for i in include if i not in pool.row_of and i not in extra]
-        if missing:
-            unknown = [i for i in missing if i not in pool.by_id]
-            if unknown:
-                with self.engine.connect() as connection:
-                    for story in candidate_store.load(connection, unknown):
-                        pool.by_id.setdefault(story.story_id, story)
-            for i in missing:
-                if i in pool.by_id:
-                    extra.setdefault(i, pool.by_id[i])
-        stories.extend(extra.values())
-        return stories
-
-    def _candidates(
-        self, pool: Pool, state: profile.ReaderState, include: Sequence[int] = ()
-    ) -> tuple[list[PoolStory], Columns]:
-        stories = self._candidate_stories(pool, state, include)
-        assert pool.columns is not None
-        columns = pool.columns
-        if len(stories) > len(pool.stories):
-            columns = columns + Columns.of(stories[len(pool.stories) :], pool)
-        return stories, columns
-
     def filtered(self, reader: Reader) -> list[Filtered]:
         """Every story kept out of this reader's feed, newest decision first (no ranking)."""
         pool = self.pool()
         state, _ = self.state(reader)
-        stories, columns = self._candidates(pool, state)
+        stories, columns = self.followed.candidates(pool, state)
         out = kept_out(stories, state, columns, pool).values()
         return sorted(out, key=lambda f: f.since or pool.clock, reverse=True)
 
