@@ -154,6 +154,8 @@ class Tidings:
     def close(self) -> None:
         if self._feeds is not None:
             self._feeds.close()  # impressions still queued are written first
+        if self._searcher is not None:
+            self._searcher.close()
         self.engine.dispose()
 
     def shutdown(self) -> None:

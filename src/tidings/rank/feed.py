@@ -195,8 +195,9 @@ class FeedBuilder:
                 ranked.pages = {}
 
     def close(self) -> None:
-        """Write the impressions still queued."""
+        """Write the impressions still queued, and let a pool rebuild under way finish."""
         self.impressions.close()
+        self.pools.close()
 
     def warm(self) -> None:
         """Build the pool, load the scorer and the most followed topics' stories now, so the

@@ -79,6 +79,14 @@ class PoolKeeper:
         if loading is not None:
             loading.join()
 
+    def close(self, timeout: float = 30.0) -> None:
+        """Wait for a background rebuild or warm-up under way, so that none outlives the
+        store it reads (a closed store's tables may be gone)."""
+        with self._lock:
+            loading = self._refreshing
+        if loading is not None:
+            loading.join(timeout)
+
     def settled(self) -> tuple[Pool, int, Scorer] | None:
         """The pool, the scorer's version and the scorer as they stand, when neither is due
         for a rebuild or a check; None when they are (:meth:`pool` and :meth:`scorer` see to

@@ -64,6 +64,10 @@ class Searcher:
         """New articles were stored here: the next search looks for their embeddings."""
         self.meaning.invalidate()
 
+    def close(self) -> None:
+        """Let the search under way finish and stop the helper threads."""
+        self._threads.shutdown(wait=True)
+
     def warm(self) -> None:
         """Load the meaning index and the query embedder now (a server, at start), so the
         first search does not wait for them."""
