@@ -4,7 +4,6 @@ stem, ignoring case and accents ("pledges" marks "pledged"). Pure."""
 
 from __future__ import annotations
 
-import bisect
 import functools
 import re
 import threading
@@ -46,9 +45,8 @@ def _heads(stems: set[str]) -> tuple[str, ...]:
 
 
 class _Fold(dict[int, str]):
-    """A ``str.translate`` table taking each accented letter to its base letter, one
-    character for one (so offsets into the folded text are offsets into the text); filled
-    as characters are met."""
+    """Each accented letter's base letter, one character for one (so offsets into folded
+    text are offsets into the text); filled as characters are met."""
 
     def __missing__(self, code: int) -> str:
         char = chr(code)
@@ -60,22 +58,33 @@ class _Fold(dict[int, str]):
 
 
 _FOLD = _Fold()
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 @functools.lru_cache(maxsize=4_096)
 def _words_from(heads: tuple[str, ...]) -> re.Pattern[str]:
-    """The words starting with one of ``heads`` (in folded text, any case)."""
-    return re.compile(r"\b(?:" + "|".join(map(re.escape, heads)) + r")\w*(?:['’]\w+)*", re.I)
+    """The words starting with one of ``heads`` (in lower-case, folded text)."""
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, heads)) + r")\w*(?:['’]\w+)*")
 
 
-def _matches(text: str, stems: set[str]) -> list[tuple[int, int, str]]:
-    """(start, end, stem) of the words of ``text`` whose stem is one of ``stems``. One
-    regular expression finds the words starting as a stem does (folded: "Pyöngyang" is
-    seen as "Pyongyang"); only those are stemmed."""
-    heads = tuple(sorted(_heads(stems)))
-    if not heads:
+def _folded(passage: str) -> str:
+    """``passage`` in lower case without accents, one character for one ("Pyöngyang" →
+    "pyongyang"), so that offsets into it are offsets into the passage."""
+    low = passage.lower()
+    if len(low) != len(passage):  # a letter whose lower case is longer ("İ"): keep it
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in passage)
+    if low.isascii():
+        return low
+    return _NON_ASCII.sub(lambda m: _FOLD[ord(m.group(0))], low)  # rare: one call each
+
+
+def _matches(passage: str, stems: set[str], heads: tuple[str, ...]) -> list[tuple[int, int, str]]:
+    """(start, end, stem) of the words of ``passage`` whose stem is one of ``stems``: a
+    passage holding none of ``heads`` is passed over at once; in the others one regular
+    expression finds the words starting as a stem does, and only those are stemmed."""
+    folded = _folded(passage)
+    if not any(h in folded for h in heads):
         return []
-    folded = text if text.isascii() else text.translate(_FOLD)
     found = []
     for m in _words_from(heads).finditer(folded):
         s = stem(m.group(0))
@@ -90,29 +99,24 @@ def snippet(
     """The passage of ``passages`` with the most of ``terms`` (the first, on a tie) cut to
     about ``width`` characters around them, and the ``[start, end)`` offsets of the matched
     words in it. Without a match, the start of the first passage, nothing marked."""
-    kept: list[str] = []
-    starts: list[int] = []
+    stems = {stem(t) for t in terms if t}
+    heads = tuple(sorted(_heads(stems)))
+    best: tuple[int, int, str, list[tuple[int, int]]] | None = None  # (-distinct, n, …)
     scanned = 0
-    for passage in passages:
-        if scanned > MAX_SCAN:
+    for n, passage in enumerate(passages):
+        if scanned > MAX_SCAN or not heads:
             break
-        kept.append(passage)
-        starts.append(scanned)
-        scanned += len(passage) + 1
-    # One scan of the passages joined (a regular expression over one string, not one per
-    # paragraph), then each match is put back in its passage.
-    found = _matches("\n".join(kept), {stem(t) for t in terms if t})
-    per: dict[int, tuple[set[str], list[tuple[int, int]]]] = {}
-    for a, b, s in found:
-        n = bisect.bisect_right(starts, a) - 1
-        distinct, spans = per.setdefault(n, (set(), []))
-        distinct.add(s)
-        spans.append((a - starts[n], b - starts[n]))
-    if not per:
+        found = _matches(passage[: MAX_SCAN - scanned], stems, heads)
+        scanned += len(passage)
+        distinct = len({s for _, _, s in found})
+        if distinct and (best is None or -distinct < best[0]):
+            best = (-distinct, n, passage, [(a, b) for a, b, _ in found])
+            if distinct == len(stems):
+                break  # no passage can hold more
+    if best is None:
         first = next((p for p in passages if p.strip()), "")
         return _cut(first, 0, width)[0], ()
-    best = min(per, key=lambda n: (-len(per[n][0]), n))
-    passage, hits = kept[best], per[best][1]
+    _, _, passage, hits = best
     start = max(0, hits[0][0] - BEFORE)
     text, offset = _cut(passage, start, width)
     marked = tuple(
