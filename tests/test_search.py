@@ -81,6 +81,9 @@ def test_engine_syntax_and_stray_quotes_are_only_text() -> None:
         ("-everything", "give a word"),
         ("x" * 10_240, "10,240 characters; at most 500"),
         ("before:yesterday korea", "before:yesterday is not a date"),
+        ("before:9999-12-31T23:59-05:00 korea", "is not a date"),
+        ("after:0001-01-02 korea", "after:0001-01-02 is out of range"),
+        ("-source:reuters korea", "-source: is not supported"),
     ],
 )
 def test_a_query_that_cannot_run_says_why(typed: str, problem: str) -> None:
@@ -171,6 +174,8 @@ def test_paging_with_the_cursor_repeats_nothing(demo_and_seed: tuple[Tidings, in
         tidings.search("another search", cursor=cursor)
     with pytest.raises(InputError, match="cursor"):
         tidings.search("president election", cursor="not-a-cursor")
+    with pytest.raises(InputError, match="cursor"):  # {"o": -1e999, "q": "x"}
+        tidings.search("president election", cursor="eyJvIjotMWU5OTksInEiOiJ4In0")
 
 
 def test_a_reader_sees_what_they_follow_higher_and_the_best_match_stays_first(
@@ -287,6 +292,44 @@ def test_other_word_forms_and_accents_match_and_are_marked(backend: str, tmp_pat
         list(tidings.ingest([_write(tmp_path, "a.jsonl", [_article("c", "Bakers strike", body)])]))
         (hit,) = tidings.search("cafe muller pledges").hits
         assert [hit.snippet[a:b] for a, b in hit.highlights] == ["Café", "Müller", "pledged"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_saved_searchs_feed_has_its_newest_matches_however_many_older_ones_match_better(
+    backend: str, tmp_path: Path
+) -> None:
+    older = [
+        {
+            **_article(f"k{n}", f"Korea report {n}", "Korea, Korea and Korea again."),
+            "published": "2014-01-01T00:00:00Z",
+        }
+        for n in range(40)
+    ]
+    newest = _article("new", "A late ferry", "The ferry to Korea was late.")
+    newest["published"] = "2014-06-01T00:00:00Z"
+    with fresh_database(backend, tmp_path) as url, Tidings(url) as tidings:
+        list(tidings.ingest([_write(tmp_path, "k.jsonl", [*older, newest])]))
+        reader = tidings.add_reader("kim")
+        saved = tidings.follow_search(reader.id, "korea")
+        _, _, page = tidings.search_feed(tidings.feed_token(reader.id), saved.id, limit=10)
+        assert page.hits[0].article.title == "A late ferry"
+
+
+def test_source_names_match_whatever_their_letters(tidings: Tidings, tmp_path: Path) -> None:
+    article = {
+        **_article("at", "Seoul's mayor visits Vienna", "A visit."),
+        "source": "Österreich Heute",
+    }
+    list(tidings.ingest([_write(tmp_path, "at.jsonl", [article])]))
+    for typed in ("source:österreich visit", 'source:"ÖSTERREICH HEUTE" visit', "Seoul's"):
+        assert [h.article.title for h in tidings.search(typed).hits] == [article["title"]], typed
+
+
+def test_a_saved_search_can_be_dropped_with_the_generic_unfollow(tidings: Tidings) -> None:
+    reader = tidings.add_reader("lee")
+    tidings.follow_search(reader.id, "north  korea")
+    assert tidings.unfollow(reader.id, "search:north korea") == "north korea"
+    assert tidings.saved_searches(reader.id) == []
 
 
 def test_titles_weigh_more_than_bodies(tidings: Tidings, tmp_path: Path) -> None:

@@ -659,6 +659,11 @@ class Tidings:
         what = what.strip()
         if not what:
             raise InputError(repr(what), "name a topic, an entity or a source")
+        if what.startswith("search:"):  # a saved search, as follow_search keeps it
+            from tidings.search import parse
+
+            text = parse(what.removeprefix("search:")).text
+            return f"search:{text}", text
         if what.startswith("source:"):
             name = what.removeprefix("source:").strip()
             if must_exist and name not in self.source_names():

@@ -10,6 +10,7 @@ Each topic's (or search's) story list is read once and kept in the pool's ``abou
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,6 +24,8 @@ from tidings.rank.pool import FOLLOWED_STORIES, POOL_STORIES, Columns, Pool
 from tidings.store import candidates as candidate_store
 from tidings.store import events as event_store
 from tidings.store.candidates import PoolStory
+
+log = logging.getLogger(__name__)
 
 ABOUT_SECONDS = 600.0  # how long a followed topic's (or search's) story list is reused
 SEARCH = "search:"  # the follow target of a saved search: "search:<normalised query>"
@@ -105,6 +108,9 @@ class Followed:
                     key.removeprefix(SEARCH), since=since, limit=SEARCH_STORIES
                 )
             except InputError:  # a query saved before the rules changed, say
+                found[key] = []
+            except Exception:  # a bug of search's: this search adds nothing, the feed goes on
+                log.exception("followed search %r could not be run", key)
                 found[key] = []
         return found
 

@@ -85,44 +85,68 @@ def basis_of(vectors: np.ndarray, dimensions: int, *, sample: int = 20_000) -> n
     return np.ascontiguousarray(directions[:dimensions].T, dtype=np.float32)
 
 
+@dataclass(frozen=True, slots=True)
+class _Buffers:
+    """The matrix as published: rows ``[:size]`` are set; the arrays may be longer (room to
+    append). A new one replaces the old in one assignment, so a search never sees one
+    array of a reload with another of the matrix before it."""
+
+    ids: np.ndarray
+    vectors: np.ndarray
+    times: np.ndarray
+    size: int = 0
+    coarse: np.ndarray | None = None
+    basis: np.ndarray | None = None
+
+    def snapshot(self) -> Snapshot:
+        n = self.size
+        coarse = self.coarse[:n] if self.coarse is not None else None
+        return Snapshot(self.ids[:n], self.vectors[:n], self.times[:n], coarse, self.basis)
+
+
+_EMPTY = _Buffers(
+    np.zeros(0, dtype=np.int64), np.zeros((0, DIMENSIONS), dtype=np.float32), np.zeros(0)
+)
+
+
 class MeaningIndex:
     """The store's embeddings in memory, shared by every search of one process."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lock = threading.Lock()
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
-        self._times = np.zeros(0, dtype=np.float64)
-        self._coarse: np.ndarray | None = None
-        self._basis: np.ndarray | None = None
-        self._size = 0
+        self._lock = threading.Lock()  # one update at a time
+        self._buffers = _EMPTY
         self._checked = 0.0
         self._loaded = -np.inf  # when everything was last read
 
     def snapshot(self) -> Snapshot:
-        """The current matrix, brought up to date first when it is time to look."""
+        """The current matrix, brought up to date first when it is time to look. While one
+        search updates it, the others go on with the matrix as it was (only the very first
+        load is waited for)."""
         now = time.monotonic()
-        if now - self._checked >= CHECK_SECONDS:
-            with self._lock:
-                if now - self._checked >= CHECK_SECONDS:
-                    self._update(full=now - self._loaded >= RELOAD_SECONDS)
+        if now - self._checked >= CHECK_SECONDS and self._lock.acquire(
+            blocking=self._loaded == -np.inf
+        ):
+            try:
+                if time.monotonic() - self._checked >= CHECK_SECONDS:
+                    self._update(full=time.monotonic() - self._loaded >= RELOAD_SECONDS)
                     self._checked = time.monotonic()
-        n = self._size
-        coarse = self._coarse[:n] if self._coarse is not None else None
-        return Snapshot(self._ids[:n], self._vectors[:n], self._times[:n], coarse, self._basis)
+            finally:
+                self._lock.release()
+        return self._buffers.snapshot()
 
     def invalidate(self) -> None:
         """Look for new embeddings at the next search (after an ingest in this process)."""
         self._checked = 0.0
 
     def _update(self, *, full: bool) -> None:
-        newest = int(self._ids[self._size - 1]) if self._size and not full else 0
+        held = self._buffers
+        newest = int(held.ids[held.size - 1]) if held.size and not full else 0
         with self.engine.connect() as connection:
             top = connection.execute(select(func.max(article_embeddings.c.article_id))).scalar()
             if top is None or (not full and top <= newest):
                 if full:
-                    self._size = 0
+                    self._buffers = _EMPTY
                     self._loaded = time.monotonic()
                 return
             floor = newest
@@ -139,17 +163,18 @@ class MeaningIndex:
                 )
             chunks = list(self._read(connection, floor))
         ids = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int64)
-        vectors = np.concatenate([c[1] for c in chunks]) if chunks else self._vectors[:0]
+        vectors = np.concatenate([c[1] for c in chunks]) if chunks else _EMPTY.vectors
         times = np.concatenate([c[2] for c in chunks]) if chunks else np.zeros(0)
         if full:
-            self._ids, self._vectors, self._times, self._size = ids, vectors, times, len(ids)
-            self._coarse = self._basis = None
+            fresh = _Buffers(ids, vectors, times, len(ids))
             self._loaded = time.monotonic()
         else:
-            self._append(ids, vectors, times)
-        if self._basis is None and self._size >= TWO_STAGE_ROWS:
-            self._basis = basis_of(self._vectors[: self._size], COARSE_DIMENSIONS)
-            self._coarse = self._vectors @ self._basis  # every row of the buffer
+            fresh = _appended(held, ids, vectors, times)
+        if fresh.basis is None and fresh.size >= TWO_STAGE_ROWS:
+            basis = basis_of(fresh.vectors[: fresh.size], COARSE_DIMENSIONS)
+            coarse = fresh.vectors @ basis  # every row of the buffer, set or not
+            fresh = _Buffers(fresh.ids, fresh.vectors, fresh.times, fresh.size, coarse, basis)
+        self._buffers = fresh
 
     def _read(
         self, connection: Connection, after: int
@@ -177,26 +202,33 @@ class MeaningIndex:
             yield ids, vectors.reshape(-1, DIMENSIONS).astype(np.float32), times
             after = int(rows[-1][0])
 
-    def _append(self, ids: np.ndarray, vectors: np.ndarray, times: np.ndarray) -> None:
-        """Add rows after the current ones, growing the buffers by doubling, so readers'
-        views of the first ``size`` rows stay valid and appends cost amortised O(added)."""
-        need = self._size + len(ids)
-        if need > len(self._ids):
-            room = max(need, 2 * len(self._ids), 1024)
-            grown_ids = np.zeros(room, dtype=np.int64)
-            grown_vectors = np.zeros((room, DIMENSIONS), dtype=np.float32)
-            grown_times = np.zeros(room, dtype=np.float64)
-            grown_ids[: self._size] = self._ids[: self._size]
-            grown_vectors[: self._size] = self._vectors[: self._size]
-            grown_times[: self._size] = self._times[: self._size]
-            if self._coarse is not None:
-                grown_coarse = np.zeros((room, COARSE_DIMENSIONS), dtype=np.float32)
-                grown_coarse[: self._size] = self._coarse[: self._size]
-                self._coarse = grown_coarse
-            self._ids, self._vectors, self._times = grown_ids, grown_vectors, grown_times
-        self._ids[self._size : need] = ids
-        self._vectors[self._size : need] = vectors
-        self._times[self._size : need] = times
-        if self._coarse is not None and self._basis is not None:
-            self._coarse[self._size : need] = vectors @ self._basis
-        self._size = need
+
+def _appended(held: _Buffers, ids: np.ndarray, vectors: np.ndarray, times: np.ndarray) -> _Buffers:
+    """``held`` with rows added after its own. Rows are written past the published size, so
+    a search holding ``held`` never sees them; the arrays grow by doubling (appends cost
+    amortised O(added))."""
+    size, need = held.size, held.size + len(ids)
+    grown = held
+    if need > len(held.ids):
+        room = max(need, 2 * len(held.ids), 1024)
+        coarse = None
+        if held.coarse is not None:
+            coarse = np.zeros((room, COARSE_DIMENSIONS), dtype=np.float32)
+            coarse[:size] = held.coarse[:size]
+        grown = _Buffers(
+            np.zeros(room, dtype=np.int64),
+            np.zeros((room, DIMENSIONS), dtype=np.float32),
+            np.zeros(room, dtype=np.float64),
+            size,
+            coarse,
+            held.basis,
+        )
+        grown.ids[:size] = held.ids[:size]
+        grown.vectors[:size] = held.vectors[:size]
+        grown.times[:size] = held.times[:size]
+    grown.ids[size:need] = ids
+    grown.vectors[size:need] = vectors
+    grown.times[size:need] = times
+    if grown.coarse is not None and grown.basis is not None:
+        grown.coarse[size:need] = vectors @ grown.basis
+    return _Buffers(grown.ids, grown.vectors, grown.times, need, grown.coarse, grown.basis)

@@ -76,9 +76,15 @@ class Query:
         return tuple(dict.fromkeys([*self.words, *(w for p in self.phrases for w in p)]))
 
 
+_POSSESSIVE = re.compile(r"'s$")
+
+
 def words_of(text: str) -> tuple[str, ...]:
-    """``text``'s words, lower case."""
-    return tuple(m.group(0).lower().replace("’", "'") for m in WORD.finditer(text))
+    """``text``'s words, lower case, without a possessive "'s" ("Seoul's" is "seoul", as
+    the indexes see it once they split at the apostrophe and stem)."""
+    return tuple(
+        _POSSESSIVE.sub("", m.group(0).lower().replace("’", "'")) for m in WORD.finditer(text)
+    )
 
 
 def parse(text: str) -> Query:
@@ -95,6 +101,8 @@ def parse(text: str) -> Query:
     for match in _TOKEN.finditer(text):
         negative, name, quoted, bare = match.groups()
         if name is not None and name.lower() in FILTERS:
+            if negative:
+                raise BadQuery(f"-{name}: is not supported: narrow with {name}: or exclude words")
             value = (quoted if quoted is not None else bare or "").strip()
             if value:
                 chosen[name.lower()].append(value)
@@ -145,8 +153,12 @@ def _day(values: list[str], name: str) -> datetime | None:
     value = values[-1]
     try:
         if len(value) <= 10:
-            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+            moment = datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
+        else:
+            moment = datetime.fromisoformat(value)
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadQuery(f"{name}:{value} is not a date (write {name}:2014-03-10)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not 1 < moment.year < 9999:  # the store's bounds, with a day to spare either side
+        raise BadQuery(f"{name}:{value} is out of range")
+    return moment

@@ -36,8 +36,10 @@ from tidings.understand.embeddings import Embedder, default_embedder
 
 Mode = Literal["fused", "words", "meaning"]
 
-DEPTH = 100  # articles each ranking offers the fusion
-MAX_DEPTH = 400  # … at most, for deep pages
+# Articles each ranking offers the fusion, the same for every page of a search: pages
+# of one ordering never repeat or skip a story (and past it there is no next page).
+DEPTH = 100
+MATCHING_DEPTH = 1_000  # closest articles looked at for the strict matches of a saved search
 MAX_LIMIT = 100
 ANY_WORD_BELOW = 10  # articles with (nearly) all the words, below which any word will do
 # Cosines of the query to an article (MiniLM; a few words against a title and lead): below
@@ -208,7 +210,7 @@ class Searcher:
         query = parse(query) if isinstance(query, str) else query
         limit = max(1, min(limit, MAX_LIMIT))
         offset = _offset(cursor, _digest(query, reader))
-        depth = min(MAX_DEPTH, max(DEPTH, 2 * (offset + limit)))
+        depth = DEPTH
         with self.engine.connect() as connection:
             if query.looks_for_text:
                 words, near = self._ranked(connection, query, depth=depth)
@@ -276,11 +278,15 @@ class Searcher:
     def _matching(
         self, connection: Connection, query: Query, since: datetime | None, limit: int
     ) -> list[int]:
+        """The newest ``limit`` articles with every word, phrase and filter of ``query``,
+        and those close in meaning among the :data:`MATCHING_DEPTH` closest."""
         if not query.looks_for_text:
             return text_search.newest(connection, query, limit=limit, since=since)
-        words = text_search.matches(connection, query, limit=limit, since=since)
+        words = text_search.matches(connection, query, limit=limit, since=since, newest=True)
         near = (
-            self._near(connection, query, limit, MATCH_SIMILARITY, since) if query.meaning else []
+            self._near(connection, query, MATCHING_DEPTH, MATCH_SIMILARITY, since)
+            if query.meaning
+            else []
         )
         return list(dict.fromkeys([*(i for i, _ in words), *(i for i, _ in near)]))
 
@@ -449,9 +455,11 @@ def _offset(cursor: str | None, digest: str) -> int:
         return 0
     try:
         data: Any = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        offset, owner = int(data["o"]), str(data["q"])
-    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+        offset, owner = data["o"], str(data["q"])
+        if type(offset) is not int:
+            raise TypeError(offset)
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise InputError("cursor", "not a cursor this search gave") from None
-    if owner != digest or not 0 <= offset <= MAX_DEPTH:
+    if owner != digest or not 0 <= offset <= 2 * DEPTH:
         raise InputError("cursor", "from another search: start again without it")
     return offset

@@ -119,9 +119,8 @@ def snippet(
     _, _, passage, hits = best
     start = max(0, hits[0][0] - BEFORE)
     text, offset = _cut(passage, start, width)
-    marked = tuple(
-        (a - offset, b - offset) for a, b in hits if a >= offset and b - offset <= len(text)
-    )
+    end = len(text) - (text.endswith("…") and not passage.endswith("…"))  # before "…"
+    marked = tuple((a - offset, b - offset) for a, b in hits if a >= offset and b - offset <= end)
     return text, marked
 
 

@@ -28,6 +28,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+    # SQLite's lower() folds ASCII only: search compares names ("Österreich Heute") folded.
+    dbapi_connection.create_function("tidings_fold", 1, _fold, deterministic=True)
+
+
+def _fold(value: str | None) -> str | None:
+    return value.casefold() if isinstance(value, str) else value
 
 
 def create(url: str) -> Engine:

@@ -16,6 +16,7 @@ from tidings.ingest.identity import slug
 from tidings.search.query import Query
 
 TOPIC_KINDS = ("label", "entity", "section")
+_NEWS_TIME = "coalesce(a.published_at, a.fetched_at)"
 
 
 def matches(
@@ -25,10 +26,11 @@ def matches(
     limit: int,
     at_least: int | None = None,
     since: datetime | None = None,
+    newest: bool = False,
 ) -> list[tuple[int, float]]:
     """Articles whose text holds ``at_least`` of the query's words (all when None) and its
     phrases, none of its exclusions, and pass its filters: (article id, relevance) best
-    first. Titles weigh most."""
+    first (titles weigh most), or the newest first (``newest``; relevance then 0)."""
     if not query.looks_for_text:
         return []
     groups = _word_groups(query.words, at_least)
@@ -37,19 +39,22 @@ def matches(
     if connection.dialect.name == "sqlite":
         params["match"] = _fts_match(query, groups)
         sql = (
-            "SELECT s.rowid, -s.rank FROM article_search s"
-            + (" JOIN articles a ON a.id = s.rowid" if where else "")
+            f"SELECT s.rowid, {'0' if newest else '-s.rank'} FROM article_search s"
+            + (" JOIN articles a ON a.id = s.rowid" if where or newest else "")
             + " WHERE article_search MATCH :match"
             + "".join(f" AND {w}" for w in where)
-            + " ORDER BY s.rank LIMIT :limit"
+            + (f" ORDER BY {_NEWS_TIME} DESC, a.id DESC" if newest else " ORDER BY s.rank")
+            + " LIMIT :limit"
         )
     else:
         q = _tsquery(query, params, groups)
+        score = "0" if newest else "ts_rank(a.search_vector, q, 1)"
+        order = f"{_NEWS_TIME} DESC" if newest else "score DESC"
         sql = (
-            f"SELECT a.id, ts_rank(a.search_vector, q, 1) AS score FROM articles a, ({q}) AS t(q)"
+            f"SELECT a.id, {score} AS score FROM articles a, ({q}) AS t(q)"
             " WHERE a.search_vector @@ q"
             + "".join(f" AND {w}" for w in where)
-            + " ORDER BY score DESC, a.id DESC LIMIT :limit"
+            + f" ORDER BY {order}, a.id DESC LIMIT :limit"
         )
     return [(int(i), float(s)) for i, s in connection.execute(text(sql), params)]
 
@@ -93,7 +98,7 @@ def newest(
     sql = (
         "SELECT a.id FROM articles a"
         + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY a.published_at DESC, a.id DESC LIMIT :limit"
+        + f" ORDER BY {_NEWS_TIME} DESC, a.id DESC LIMIT :limit"
     )
     rows = [int(i) for (i,) in connection.execute(text(sql), params)]
     return (
@@ -111,8 +116,9 @@ def _filters(
     if query.sources:
         names = []
         for n, value in enumerate(query.sources):
-            params[f"src{n}"] = "%" + _like(value.lower()) + "%"
-            names.append(f"lower(a.source_name) LIKE :src{n} ESCAPE '\\'")
+            params[f"src{n}"] = "%" + _like(value.casefold() if sqlite else value.lower()) + "%"
+            fold = "tidings_fold" if sqlite else "lower"
+            names.append(f"{fold}(a.source_name) LIKE :src{n} ESCAPE '\\'")
         where.append("(" + " OR ".join(names) + ")")
     for name, values, kinds in (
         ("top", query.topics, TOPIC_KINDS),
@@ -128,7 +134,7 @@ def _filters(
                 "EXISTS (SELECT 1 FROM article_topics t WHERE t.article_id = a.id"
                 f" AND t.topic_id IN ({', '.join(marks)}))"
             )
-    when = "coalesce(a.published_at, a.fetched_at)"
+    when = _NEWS_TIME
     for name, moment, op in (
         ("after", query.after, ">="),
         ("before", query.before, "<"),
