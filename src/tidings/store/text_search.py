@@ -17,6 +17,7 @@ from tidings.search.query import Query
 
 TOPIC_KINDS = ("label", "entity", "section")
 _NEWS_TIME = "coalesce(a.published_at, a.fetched_at)"
+RANKED = 1_000  # PostgreSQL: the newest matches of a query that ts_rank orders
 
 
 def matches(
@@ -48,15 +49,22 @@ def matches(
         )
     else:
         q = _tsquery(query, params, groups)
-        score = "0" if newest else "ts_rank(a.search_vector, q, 1)"
-        order = f"{_NEWS_TIME} DESC" if newest else "score DESC"
-        sql = (
-            f"SELECT a.id, {score} AS score FROM articles a, ({q}) AS t(q)"
-            " WHERE a.search_vector @@ q"
-            + "".join(f" AND {w}" for w in where)
-            + f" ORDER BY {order}, a.id DESC LIMIT :limit"
+        matching = f"FROM articles a, ({q}) AS t(q) WHERE a.search_vector @@ q" + "".join(
+            f" AND {w}" for w in where
         )
-    return [(int(i), float(s)) for i, s in connection.execute(text(sql), params)]
+        if newest:
+            sql = f"SELECT a.id {matching} ORDER BY {_NEWS_TIME} DESC, a.id DESC LIMIT :limit"
+        else:
+            # ts_rank reads each match's stored vector (out of line, from TOAST): a common
+            # word matching thousands of articles is ranked among its newest RANKED only.
+            params["ranked"] = RANKED
+            sql = (
+                f"SELECT m.id, ts_rank(m.search_vector, m.q, 1) AS score FROM"
+                f" (SELECT a.id, a.search_vector, q {matching} ORDER BY a.id DESC LIMIT :ranked)"
+                " m ORDER BY score DESC, m.id DESC LIMIT :limit"
+            )
+    rows = connection.execute(text(sql), params)
+    return [(int(r[0]), 0.0 if newest else float(r[1])) for r in rows]
 
 
 def allowed(
