@@ -19,6 +19,7 @@ from tidings.ingest.fetch import Fetched, fetch_conditional
 from tidings.ingest.guard import AddressRefused
 from tidings.models import Article, Document, Parsed
 from tidings.store import accounts, database, documents
+from tidings.store import app_passwords as app_password_store
 from tidings.store import articles as article_store
 from tidings.store import candidates as candidate_store
 from tidings.store import events as event_store
@@ -27,6 +28,7 @@ from tidings.store import sources as source_store
 from tidings.store import stories as story_store
 from tidings.store import subscriptions as subscription_store
 from tidings.store.accounts import Session
+from tidings.store.app_passwords import AppPassword
 from tidings.store.documents import IngestResult
 from tidings.store.readers import Reader
 from tidings.store.sources import Source
@@ -800,6 +802,41 @@ class Tidings:
                 self._keys.clear()
             self._keys[key] = (time.monotonic(), name)
         return name
+
+    # -- app passwords: what native RSS apps sign in with (Google Reader API, Fever) ---------
+
+    def add_app_password(
+        self, reader: str | int | Reader, label: str = ""
+    ) -> tuple[AppPassword, str]:
+        """A new app password and the password itself, to show once: only digests are kept.
+        :class:`InputError` beyond :data:`~tidings.store.app_passwords.MAX_PER_READER`."""
+        with self.engine.begin() as connection:
+            who = self._who(reader, connection)
+            return app_password_store.create(connection, who.id, label, now=_now())
+
+    def app_passwords(self, reader: str | int | Reader) -> list[AppPassword]:
+        """A reader's app passwords (label, created, last used; never the secrets)."""
+        with self.engine.connect() as connection:
+            return app_password_store.all(connection, self._who(reader, connection).id)
+
+    def revoke_app_password(
+        self, reader: str | int | Reader, password_id: int | str
+    ) -> AppPassword:
+        """Revoke one app password: apps using it stop working; :class:`NotFound` for an id
+        that is not the reader's."""
+        with self.engine.begin() as connection:
+            who = self._who(reader, connection)
+            return app_password_store.revoke(connection, who.id, password_id)
+
+    def reader_by_app_password(self, name: str, password: str) -> Reader | None:
+        """The reader if ``password`` is one of their app passwords (never the web one)."""
+        with self.engine.begin() as connection:
+            return app_password_store.check(connection, name, password, now=_now())
+
+    def reader_by_fever_key(self, api_key: str) -> Reader | None:
+        """The reader a Fever ``api_key`` (MD5 hex of "name:app-password") belongs to."""
+        with self.engine.begin() as connection:
+            return app_password_store.reader_by_fever_key(connection, api_key, now=_now())
 
     # -- search -----------------------------------------------------------------------------
 

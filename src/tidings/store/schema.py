@@ -174,6 +174,22 @@ api_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# Passwords for native RSS apps (revision 0011), several per reader, each revocable: an
+# argon2 hash, and a SHA-256 of the Fever API key (MD5 of "name:password") to find it by.
+app_passwords = Table(
+    "app_passwords",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("fever_key_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Index("ix_app_passwords_fever_key_hash", "fever_key_hash", unique=True),
+    Index("ix_app_passwords_reader", "reader_id", "id"),
+)
+
 # Which sources each reader follows (revision 0005): a reader's own list.
 subscriptions = Table(
     "subscriptions",

@@ -1,7 +1,7 @@
 """Server-rendered pages (Jinja2): sign-up and sign-in, onboarding, "For you", topic, saved,
-hidden and why, settings (sources, OPML, the private feed link), story and article. Every
-action is a plain form carrying the session's CSRF token; each records the reader's event
-and sends them back, so the next page shows its effect.
+hidden and why, settings (sources, OPML, the private feed link, app passwords), story and
+article. Every action is a plain form carrying the session's CSRF token; each records the
+reader's event and sends them back, so the next page shows its effect.
 
 No GET changes anything: an article page records its "open" by a POST from a small static
 script (``static/tidings.js``), so a link from another site marks nothing read. The
@@ -459,7 +459,7 @@ def opened(request: Request, article_id: PathId, csrf: Field) -> Response:
     return Response(status_code=204)
 
 
-# -- settings: the reader's sources, OPML, the private feed link ------------------------------
+# -- settings: the reader's sources, OPML, the private feed link, app passwords ---------------
 
 
 def _settings(
@@ -475,6 +475,8 @@ def _settings(
             (s, search_feed_url(request, token, s.id))
             for s in store.saved_searches(session.reader)
         ],
+        app_passwords=store.app_passwords(session.reader),
+        server=request.app.state.base_url,
         **context,
     )  # fmt: skip
 
@@ -549,4 +551,28 @@ def rotate_feed_link(request: Request, csrf: Field) -> Response:
     session = _signed_in(request, csrf)
     _tidings(request).feed_token(session.reader.id, rotate=True)
     notice = "A new private feed link: the old one no longer works."
+    return _settings(request, session, notice=notice)
+
+
+@router.post("/settings/app-passwords")
+def add_app_password(request: Request, csrf: Field, label: Field = "") -> Response:
+    """A new app password, shown on this answer only (never stored, so never again)."""
+    session = _signed_in(request, csrf)
+    try:
+        made, password = _tidings(request).add_app_password(session.reader, label)
+    except TidingsError as exc:
+        return _settings(request, session, 422, message=str(exc), label=label)
+    response = _settings(request, session, new_password=(made, password))
+    response.headers["Cache-Control"] = "no-store"  # the page holds a secret
+    return response
+
+
+@router.post("/settings/app-passwords/revoke")
+def revoke_app_password(request: Request, csrf: Field, app_password: Field) -> Response:
+    session = _signed_in(request, csrf)
+    try:
+        gone = _tidings(request).revoke_app_password(session.reader, app_password)
+    except TidingsError as exc:
+        return _settings(request, session, 404, message=str(exc))
+    notice = f"Revoked the app password {gone.label or gone.id}: apps using it are signed out."
     return _settings(request, session, notice=notice)
