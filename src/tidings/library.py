@@ -23,6 +23,7 @@ from tidings.store import app_passwords as app_password_store
 from tidings.store import articles as article_store
 from tidings.store import candidates as candidate_store
 from tidings.store import events as event_store
+from tidings.store import read_state as read_state_store
 from tidings.store import readers as reader_store
 from tidings.store import sources as source_store
 from tidings.store import stories as story_store
@@ -30,6 +31,7 @@ from tidings.store import subscriptions as subscription_store
 from tidings.store.accounts import Session
 from tidings.store.app_passwords import AppPassword
 from tidings.store.documents import IngestResult
+from tidings.store.read_state import ArticleState
 from tidings.store.readers import Reader
 from tidings.store.sources import Source
 from tidings.store.stories import Story
@@ -740,7 +742,118 @@ class Tidings:
                 article_id = story.lead_article_id if article_id is None else article_id
             event = Event(event_kind, _now(), article_id=article_id, story_id=story_id, value=value)
             event_store.append(connection, who.id, [event])
+            _sync_read_state(connection, who.id, event)
         return event
+
+    # -- read and starred state: what native RSS apps sync --------------------------------
+
+    def mark_read(
+        self, reader: str | int | Reader, article_ids: Iterable[int], read: bool = True
+    ) -> int:
+        """Mark articles read (or unread); how many changed (ids of no article are ignored).
+        An article newly read is also an open, as if read in the web app: the feed keeps
+        its story out and learns from it."""
+        from tidings.rank.signals import Event, Kind
+
+        ids = list(article_ids)
+        now = _now()
+        with self.engine.begin() as connection:
+            who = self._who(reader, connection)
+            changes = read_state_store.mark(connection, who.id, ids, read=read, now=now)
+            stories = read_state_store.known(connection, changes.read)
+            opens = [
+                Event(Kind.OPEN, now, article_id=a, story_id=stories.get(a)) for a in changes.read
+            ]
+            event_store.append(connection, who.id, opens)
+        return len(changes)
+
+    def star(
+        self, reader: str | int | Reader, article_ids: Iterable[int], starred: bool = True
+    ) -> int:
+        """Star articles (or unstar them); how many changed (ids of no article are ignored).
+        Starring saves the article's story, so it is in the web app's Saved list too."""
+        from tidings.rank.signals import Event, Kind
+
+        ids = list(article_ids)
+        now = _now()
+        with self.engine.begin() as connection:
+            who = self._who(reader, connection)
+            changes = read_state_store.mark(connection, who.id, ids, starred=starred, now=now)
+            changed = changes.starred if starred else changes.unstarred
+            stories = read_state_store.known(connection, changed)
+            if not starred:  # the story stays saved while another of its articles is starred
+                changed = [
+                    a for a in changed
+                    if stories.get(a) is None
+                    or not read_state_store.starred_in_story(connection, who.id, stories[a])
+                ]  # fmt: skip
+            kind = Kind.SAVE if starred else Kind.UNSAVE
+            saves = [Event(kind, now, article_id=a, story_id=stories.get(a)) for a in changed]
+            event_store.append(connection, who.id, saves)
+        return len(changes)
+
+    def mark_all_read(
+        self,
+        reader: str | int | Reader,
+        *,
+        before: datetime | None = None,
+        source: str | int | None = None,
+    ) -> datetime:
+        """Mark read every article fetched before ``before`` (now when None; a time in the
+        future counts as now), of one ``source`` (id or URL) or of all; the cut-off in
+        force. :class:`NotFound` for an unknown source."""
+        now = _now()
+        if before is not None and before.tzinfo is None:
+            before = before.replace(tzinfo=UTC)
+        cut = now if before is None else min(before, now)
+        with self.engine.begin() as connection:
+            who = self._who(reader, connection)
+            source_id = None if source is None else _source_id(connection, source)
+            return read_state_store.mark_all_read(
+                connection, who.id, before=cut, source_id=source_id
+            )
+
+    def article_states(
+        self, reader: str | int | Reader, article_ids: Iterable[int]
+    ) -> dict[int, ArticleState]:
+        """Read and starred, for each id given (an id of no article: unread, not starred)."""
+        with self.engine.connect() as connection:
+            who = self._who(reader, connection)
+            return read_state_store.states(connection, who.id, list(article_ids))
+
+    def unread_ids(
+        self,
+        reader: str | int | Reader,
+        *,
+        source: str | int | None = None,
+        limit: int = 1000,
+        newer_than: datetime | None = None,
+        before_id: int | None = None,
+    ) -> list[int]:
+        """The reader's unread articles, newest fetched first: of their own sources, or of
+        one ``source`` (id or URL). ``before_id`` continues after that article."""
+        with self.engine.connect() as connection:
+            who = self._who(reader, connection)
+            source_ids = None if source is None else [_source_id(connection, source)]
+            return read_state_store.unread_ids(
+                connection, who.id, source_ids=source_ids, newer_than=newer_than,
+                limit=limit, before_id=before_id,
+            )  # fmt: skip
+
+    def starred_ids(
+        self, reader: str | int | Reader, limit: int = 1000, before_id: int | None = None
+    ) -> list[int]:
+        """The reader's starred articles, the newest starred first."""
+        with self.engine.connect() as connection:
+            who = self._who(reader, connection)
+            return read_state_store.starred_ids(
+                connection, who.id, limit=limit, before_id=before_id
+            )
+
+    def unread_counts(self, reader: str | int | Reader) -> dict[int, int]:
+        """Unread articles per source id of the reader's own sources."""
+        with self.engine.connect() as connection:
+            return read_state_store.unread_counts(connection, self._who(reader, connection).id)
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -1170,3 +1283,29 @@ def _saved_searches(connection: Any, who: Reader) -> list[SavedSearch]:
             since.pop(query, None)
     ordered = sorted(since.items(), key=lambda item: item[1], reverse=True)
     return [SavedSearch(SavedSearch.id_of(q), q, when) for q, when in ordered]
+
+
+def _sync_read_state(connection: Any, reader_id: int, event: Event) -> None:
+    """What the web app does is what an RSS app sees: opening an article reads it, saving
+    stars it (the story's lead article when only a story is given), unsaving unstars the
+    story's starred articles."""
+    from tidings.rank.signals import Kind
+
+    now = event.created
+    if event.kind is Kind.OPEN and event.article_id is not None:
+        read_state_store.mark(connection, reader_id, [event.article_id], read=True, now=now)
+    elif event.kind is Kind.SAVE and event.article_id is not None:
+        read_state_store.mark(connection, reader_id, [event.article_id], starred=True, now=now)
+    elif event.kind is Kind.UNSAVE:
+        ids = [] if event.article_id is None else [event.article_id]
+        if event.story_id is not None:
+            ids += read_state_store.starred_in_story(connection, reader_id, event.story_id)
+        read_state_store.mark(connection, reader_id, ids, starred=False, now=now)
+
+
+def _source_id(connection: Any, source: str | int) -> int:
+    """The id of a source given by id or URL; :class:`NotFound` naming it otherwise."""
+    try:
+        return source_store.find(connection, str(source).strip()).id
+    except NotFound:
+        raise NotFound(f"no source {source!r} (give its id or its URL)") from None

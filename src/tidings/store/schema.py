@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     or_,
 )
 
@@ -85,6 +87,7 @@ articles = Table(
     Column("lease_owner", String(200)),
     Column("lease_expires_at", UTCDateTime),
     Index("ix_articles_published_at", "published_at"),
+    Index("ix_articles_source_fetched", "source_id", "fetched_at"),  # revision 0012
 )
 
 # Never understood, or changed (re-ingested with new content) since it last was.
@@ -197,6 +200,29 @@ subscriptions = Table(
     Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), primary_key=True),
     Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
     Column("added_at", UTCDateTime, nullable=False),
+)
+
+# Read and starred state per reader and article (revision 0012), for native RSS apps. An
+# article is read when its row says so, or (unless kept_unread, an explicit "unread") when
+# it was fetched before a cut-off of read_marks ("all", or "source:<id>" for its source).
+article_states = Table(
+    "article_states",
+    metadata,
+    Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), primary_key=True),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("read_at", UTCDateTime),
+    Column("kept_unread", Boolean, nullable=False, server_default=false()),
+    Column("starred_at", UTCDateTime),
+    Index("ix_article_states_starred", "reader_id", "starred_at"),
+)
+
+# "Mark all as read" cut-offs (revision 0012): per reader and scope, only ever raised.
+read_marks = Table(
+    "read_marks",
+    metadata,
+    Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), primary_key=True),
+    Column("scope", String(300), primary_key=True),
+    Column("before", UTCDateTime, nullable=False),
 )
 
 # Append-only: what a reader did, when. Follows, mutes, hides and reading history are all
