@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from tidings.rank.signals import Event, Muted
     from tidings.rank.training import TrainReport
     from tidings.search import SavedSearch, Searcher, SearchPage
+    from tidings.store.fever_items import FeverItem
     from tidings.understand.pipeline import Understander, UnderstandReport
 
 Progress = Callable[[int, int], None]  # (articles saved so far, articles in this input)
@@ -854,6 +855,27 @@ class Tidings:
         """Unread articles per source id of the reader's own sources."""
         with self.engine.connect() as connection:
             return read_state_store.unread_counts(connection, self._who(reader, connection).id)
+
+    def fever_items(
+        self,
+        reader: str | int | Reader,
+        *,
+        since_id: int | None = None,
+        max_id: int | None = None,
+        with_ids: Iterable[int] | None = None,
+        limit: int = 50,
+    ) -> tuple[list[FeverItem], int]:
+        """A page of the reader's subscribed articles by id, as Fever clients sync them
+        (see :func:`tidings.store.fever_items.items`), and how many they hold in all."""
+        from tidings.store import fever_items
+
+        with self.engine.connect() as connection:
+            who = self._who(reader, connection)
+            ids = None if with_ids is None else list(with_ids)
+            found = fever_items.items(
+                connection, who.id, since_id=since_id, max_id=max_id, with_ids=ids, limit=limit
+            )
+            return found, fever_items.total(connection, who.id)
 
     # -- accounts ---------------------------------------------------------------------------
 
