@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -184,3 +185,14 @@ class Http1:
         if self._writer is not None:
             self._writer.close()
         self._reader = self._writer = None
+
+
+def database_url(db: str) -> str:
+    """``--db`` as a database URL: a URL as it is, a path as a SQLite URL (it must exist:
+    the benchmarks never build the store; benchmarks/feed.py does)."""
+    if "://" in db:
+        return db
+    path = Path(db).expanduser().resolve()
+    if not path.exists():
+        raise SystemExit(f"no store at {path}: build it with benchmarks/feed.py first")
+    return f"sqlite:///{path}"

@@ -56,16 +56,6 @@ KINDS = ("1 word", "3 words", "6 words", "phrase", "3 words + source:", "3 words
 WORD = re.compile(r"[^\W\d_]{3,}")  # letters only: the words people type
 
 
-def _database_url(db: str) -> str:
-    """``--db`` as a database URL: a URL as it is, a path as a SQLite URL (it must exist)."""
-    if "://" in db:
-        return db
-    path = Path(db).expanduser().resolve()
-    if not path.exists():
-        raise SystemExit(f"no store at {path}: build it with benchmarks/feed.py first")
-    return f"sqlite:///{path}"
-
-
 def _revision(url: str) -> str | None:
     """The store's schema revision, read without migrating it."""
     from sqlalchemy import create_engine, text
@@ -230,7 +220,7 @@ def reference(tidings: Any, queries: list[str]) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from tidings.library import Tidings
 
-    url = _database_url(args.db)
+    url = measure.database_url(args.db)
     results: dict[str, Any] = {
         "db": _shown(url),
         "uptime_start": measure.uptime(),

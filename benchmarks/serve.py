@@ -123,17 +123,6 @@ def _self_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _database_url(db: str) -> str:
-    """``--db`` as a database URL: a URL as it is, a path as a SQLite URL (it must exist:
-    this script never builds the store)."""
-    if "://" in db:
-        return db
-    path = Path(db).expanduser().resolve()
-    if not path.exists():
-        raise SystemExit(f"no store at {path}: build it with benchmarks/feed.py first")
-    return f"sqlite:///{path}"
-
-
 def _shown(url: str) -> str:
     """A URL fit to print (no password)."""
     from sqlalchemy.engine import make_url
@@ -775,7 +764,7 @@ def main() -> None:
         args.seconds = MATRIX_SECONDS if short else 60.0
     if args.warmup_seconds is None and short:
         args.warmup_seconds = MATRIX_WARMUP_SECONDS
-    url = _database_url(args.db)
+    url = measure.database_url(args.db)
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     if args.matrix:

@@ -10,7 +10,6 @@ import itertools
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -18,19 +17,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.httpd import Site
+from tests.served_feeds import SUBJECTS, rss
 from tidings.library import Tidings
 from tidings.store.app_passwords import fever_key
 from tidings.web import create_app
 
 _names = itertools.count()
-SUBJECTS = [
-    ("Council approves new cycle lanes along the river", "The city council voted to build"
-     " protected cycle lanes along the river embankment by next summer."),
-    ("Storm closes mountain passes for a second day", "Heavy snow and winds kept the"
-     " mountain passes closed while crews cleared avalanche debris."),
-    ("Chip maker reports record quarterly profit", "The semiconductor company said demand"
-     " for data centre processors pushed profit to a record <b>today</b>."),
-]  # fmt: skip
+# Two of the shared subjects, and one whose text holds markup the items must escape.
+ITEMS = [
+    *SUBJECTS[:2],
+    (SUBJECTS[2][0], SUBJECTS[2][1].removesuffix(".") + " <b>today</b>."),
+]
 
 
 @pytest.fixture(scope="module")
@@ -51,19 +48,15 @@ class App:
     def subscribe(self, count: int) -> tuple[int, list[int]]:
         """A new feed of ``count`` items, subscribed: its source id and article ids."""
         feed = f"f{next(_names)}"
-        when = format_datetime(datetime(2026, 12, 1, 9, tzinfo=UTC), usegmt=True)
-        entries = "".join(
-            f"<item><title>{escape(SUBJECTS[i % 3][0])} ({feed} {i})</title>"
-            f"<link>https://example.org/{feed}/{i}</link><guid>https://example.org/{feed}/{i}"
-            f"</guid><description>{escape(escape(SUBJECTS[i % 3][1]))}</description>"
-            f"<pubDate>{when}</pubDate></item>"
+        items = [
+            (
+                f"https://example.org/{feed}/{i}",
+                f"{ITEMS[i % 3][0]} ({feed} {i})",
+                escape(ITEMS[i % 3][1]),  # the text itself says "<b>", not bold
+            )
             for i in range(count)
-        )
-        body = (
-            f'<?xml version="1.0"?><rss version="2.0"><channel><title>Outlet {feed}</title>'
-            f"<link>https://example.org/</link><description>news</description>{entries}"
-            "</channel></rss>"
-        ).encode()
+        ]
+        body = rss(f"Outlet {feed}", items)
         url = self.site.serve(f"/{feed}.xml", body, headers={"Content-Type": "application/rss+xml"})
         source, result = self.store.subscribe(self.name, url)
         assert result.status == "ok" and result.added == count
