@@ -283,13 +283,7 @@ class FeedBuilder:
         return found
 
     def _profile(self, state: profile.ReaderState, read: dict[int, Any]) -> Profile:
-        return profile.profile(
-            state,
-            now=_now(),
-            vectors={i: a.vector for i, a in read.items() if a.vector is not None},
-            topics={i: a.topics for i, a in read.items()},
-            sources={i: a.source for i, a in read.items()},
-        )
+        return profile.of_read(state, read, now=_now())
 
     def build(
         self,

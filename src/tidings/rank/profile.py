@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -140,6 +141,18 @@ def profile(
         muted=frozenset(state.muted),
         fewer_like=_stack(fewer),
         seen=dict(seen if seen is not None else state.seen),
+    )
+
+
+def of_read(state: ReaderState, read: Mapping[int, Any], *, now: datetime) -> Profile:
+    """:func:`profile` from the articles the reader acted on as the store reads them
+    (:class:`tidings.store.candidates.ReadArticle`: ``vector``, ``topics``, ``source``)."""
+    return profile(
+        state,
+        now=now,
+        vectors={i: a.vector for i, a in read.items() if a.vector is not None},
+        topics={i: a.topics for i, a in read.items()},
+        sources={i: a.source for i, a in read.items()},
     )
 
 

@@ -428,13 +428,7 @@ def _reader(connection: Connection, reader: Reader) -> tuple[frozenset[str], dic
     reading each source has had."""
     state = profiles.fold(event_store.for_reader(connection, reader.id))
     read = candidate_store.read_articles(connection, profiles.history_ids(state))
-    shaped = profiles.profile(
-        state,
-        now=datetime.now(UTC),
-        vectors={i: a.vector for i, a in read.items() if a.vector is not None},
-        topics={i: a.topics for i, a in read.items()},
-        sources={i: a.source for i, a in read.items()},
-    )
+    shaped = profiles.of_read(state, read, now=datetime.now(UTC))
     followed = frozenset(k for k in state.followed if not k.startswith(("source:", "search:")))
     return followed, dict(shaped.source_affinity)
 
