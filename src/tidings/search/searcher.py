@@ -15,11 +15,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Integer, Text, text
+from sqlalchemy import Connection, Engine
 
 from tidings.errors import InputError
 from tidings.rank import profile as profiles
-from tidings.rank.features import topic_key
 from tidings.rank.reasons import Reason
 from tidings.search import personal
 from tidings.search.meaning import MeaningIndex
@@ -29,9 +28,8 @@ from tidings.search.snippets import snippet
 from tidings.store import articles as article_store
 from tidings.store import candidates as candidate_store
 from tidings.store import events as event_store
-from tidings.store import text_search
+from tidings.store import search_rows, text_search
 from tidings.store.readers import Reader
-from tidings.store.types import UTCDateTime
 from tidings.understand.embeddings import Embedder, default_embedder
 
 Mode = Literal["fused", "words", "meaning"]
@@ -48,7 +46,6 @@ ANY_WORD_BELOW = 10  # articles with (nearly) all the words, below which any wor
 MEANING_FLOOR = 0.25
 MATCH_SIMILARITY = 0.5
 EMBEDDED_QUERIES = 512  # query embeddings kept (paging, and the same searches again)
-_CHUNK = 500
 
 
 class Searcher:
@@ -218,13 +215,13 @@ class Searcher:
             else:
                 words, near = [], []
                 fused = personal.fuse(text_search.newest(connection, query, limit=depth))
-            info = _articles(connection, list(fused))
+            info = search_rows.article_rows(connection, list(fused))
             rows = _stories(fused, info)
             best = _key(words[0], info) if words and words[0] in info else None
             followed: frozenset[str] = frozenset()
             if reader is not None and rows:
                 followed, affinity = _reader(connection, reader)
-                topics = _topics(connection, [r.article_id for r in rows])
+                topics = search_rows.topic_keys(connection, [r.article_id for r in rows])
                 rows = personal.personalise(
                     rows,
                     followed=followed,
@@ -258,7 +255,7 @@ class Searcher:
         query = parse(query) if isinstance(query, str) else query
         with self.engine.connect() as connection:
             ids = self._matching(connection, query, since, limit)
-            info = _articles(connection, ids)
+            info = search_rows.article_rows(connection, ids)
         order = sorted(info.items(), key=lambda item: item[1][1], reverse=True)
         return list(dict.fromkeys(s for _, (s, *_) in order if s is not None))[:limit]
 
@@ -267,7 +264,7 @@ class Searcher:
         query = parse(query) if isinstance(query, str) else query
         with self.engine.connect() as connection:
             ids = self._matching(connection, query, None, 4 * limit)
-            info = _articles(connection, ids)
+            info = search_rows.article_rows(connection, ids)
             newest_first = sorted(info, key=lambda i: info[i][1], reverse=True)
             fused = {i: 1.0 / (personal.K + n + 1) for n, i in enumerate(newest_first)}
             rows = sorted(_stories(fused, info), key=lambda r: -r.score)[:limit]
@@ -303,7 +300,7 @@ class Searcher:
     ) -> list[SearchHit]:
         articles = article_store.get_many(connection, [r.article_id for r in rows])
         story_ids = [r.key[0] for r in rows if r.key[0]]
-        stories = _story_rows(connection, story_ids)
+        stories = search_rows.story_rows(connection, story_ids)
         names = candidate_store.topic_names(connection, [r.followed for r in rows if r.followed])
         hits = []
         for n, row in enumerate(rows):
@@ -352,24 +349,6 @@ def _reason(
     return Reason("filters", "Newest that your filters let through")
 
 
-def _articles(
-    connection: Connection, ids: Sequence[int]
-) -> dict[int, tuple[int | None, datetime, str | None]]:
-    """id → (story id, news time, source) of the articles that still exist."""
-    found: dict[int, tuple[int | None, datetime, str | None]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start : start + _CHUNK])
-        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        statement = text(
-            "SELECT id, story_id, coalesce(published_at, fetched_at) AS news_time, source_name"
-            f" FROM articles WHERE id IN ({marks})"
-        ).columns(id=Integer, story_id=Integer, news_time=UTCDateTime, source_name=Text)
-        rows = connection.execute(statement, {f"i{n}": i for n, i in enumerate(chunk)})
-        for i, story, when, source in rows:
-            found[int(i)] = (story, when or datetime.min.replace(tzinfo=UTC), source)
-    return found
-
-
 def _key(
     article_id: int, info: dict[int, tuple[int | None, datetime, str | None]]
 ) -> tuple[int, int]:
@@ -390,37 +369,6 @@ def _stories(
         if row is None or score > row.score:
             best[key] = personal.Row(key, article_id, score, source=info[article_id][2])
     return sorted(best.values(), key=lambda r: (-r.score, -info[r.article_id][1].timestamp()))
-
-
-def _story_rows(connection: Connection, ids: Sequence[int]) -> dict[int, tuple[str, int, int]]:
-    if not ids:
-        return {}
-    marks = ", ".join(f":s{n}" for n in range(len(ids)))
-    rows = connection.execute(
-        text(
-            f"SELECT id, headline, outlet_count, article_count FROM stories WHERE id IN ({marks})"
-        ),
-        {f"s{n}": i for n, i in enumerate(ids)},
-    )
-    return {int(i): (h, max(1, o or 1), max(1, a or 1)) for i, h, o, a in rows}
-
-
-def _topics(connection: Connection, ids: Sequence[int]) -> dict[int, list[str]]:
-    """article id → its topic keys (heaviest first)."""
-    found: dict[int, list[str]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start : start + _CHUNK])
-        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        rows = connection.execute(
-            text(
-                "SELECT article_id, topic_id FROM article_topics"
-                f" WHERE article_id IN ({marks}) ORDER BY article_id, weight DESC"
-            ),
-            {f"i{n}": i for n, i in enumerate(chunk)},
-        )
-        for article_id, topic_id in rows:
-            found.setdefault(int(article_id), []).append(topic_key(topic_id))
-    return found
 
 
 def _reader(connection: Connection, reader: Reader) -> tuple[frozenset[str], dict[str, float]]:
