@@ -153,7 +153,7 @@ def _sentence(group: str, evidence: Evidence) -> Reason:
         return Reason(group, _followed(evidence))
     if group == "search":
         assert evidence.search is not None
-        return Reason(group, f"Matches your search '{_cut(evidence.search)}'")
+        return matches_search(evidence.search)
     text = {
         "added": f"From {evidence.added}, which you added",
         "topic": f"You often read about {evidence.topic}"
@@ -168,10 +168,12 @@ def _sentence(group: str, evidence: Evidence) -> Reason:
     return Reason(group, text)
 
 
-def _cut(query: str, chars: int = SEARCH_CHARS) -> str:
-    """``query`` to at most ``chars`` characters, with an ellipsis when cut (as search's
-    own reasons and a saved search's feed quote it)."""
-    return query if len(query) <= chars else query[: chars - 1].rstrip() + "…"
+def matches_search(query: str) -> Reason:
+    """The reason of a story a followed search matched (in the feed, and in the search's
+    own Atom feed): the query quoted, cut to :data:`SEARCH_CHARS` with an ellipsis."""
+    if len(query) > SEARCH_CHARS:
+        query = query[: SEARCH_CHARS - 1].rstrip() + "…"
+    return Reason("search", f"Matches your search '{query}'")
 
 
 def _followed(evidence: Evidence) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from tidings.errors import InputError
 from tidings.rank import profile as profiles
+from tidings.rank import reasons
 from tidings.rank.reasons import Reason
 from tidings.search import personal
 from tidings.search.meaning import MeaningIndex
@@ -268,7 +269,7 @@ class Searcher:
             newest_first = sorted(info, key=lambda i: info[i][1], reverse=True)
             fused = {i: 1.0 / (personal.K + n + 1) for n, i in enumerate(newest_first)}
             rows = sorted(_stories(fused, info), key=lambda r: -r.score)[:limit]
-            reason = Reason("search", f"Matches your search {quote(query.text)}")
+            reason = reasons.matches_search(query.text)
             hits = self._hits(connection, query, rows, 0, {}, {}, reason=reason)
         return SearchPage(query=query.text, hits=hits)
 
@@ -328,11 +329,6 @@ class Searcher:
                 )
             )
         return hits
-
-
-def quote(query: str, width: int = 60) -> str:
-    """A query as a reason quotes it: in single quotes, cut with an ellipsis."""
-    return "'" + (query if len(query) <= width else query[: width - 1].rstrip() + "…") + "'"
 
 
 def _reason(
