@@ -60,6 +60,21 @@ def test_one_readers_app_password_never_signs_in_another(tidings: Tidings) -> No
     assert tidings.app_passwords("bob")[0].id != tidings.app_passwords("ann")[0].id
 
 
+def test_an_app_password_signs_in_its_own_reader_whatever_its_id(tidings: Tidings) -> None:
+    tidings.add_reader("ann")
+    for label in ("phone", "tablet", "laptop"):  # so bob's password id is not bob's id
+        tidings.add_app_password("ann", label)
+    bob = tidings.add_reader("bob")
+    made, password = tidings.add_app_password("bob", "NetNewsWire")
+    assert made.id != bob.id
+    assert tidings.reader_by_app_password("bob", password) == bob
+    assert tidings.reader_by_fever_key(fever("bob", password)) == bob
+    token = tidings.app_sign_in("bob", password)
+    assert token is not None and tidings.reader_by_app_token(token) == bob
+    tidings.revoke_app_password("bob", made.id)
+    assert tidings.reader_by_app_token(token) is None  # revoking signs the app out
+
+
 def test_a_revoked_app_password_stops_working_and_only_its_owner_can_revoke_it(
     tidings: Tidings,
 ) -> None:

@@ -15,11 +15,13 @@ from xml.sax.saxutils import escape
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.httpd import Site
 from tests.served_feeds import SUBJECTS, rss
 from tidings.library import Tidings
 from tidings.store.app_passwords import fever_key
+from tidings.store.schema import events
 from tidings.web import create_app
 
 _names = itertools.count()
@@ -98,14 +100,17 @@ def test_reeder_syncs_groups_feeds_unread_ids_and_items_in_fifties(
     assert isinstance(hello["last_refreshed_on_time"], int)
     assert hello["last_refreshed_on_time"] > 0
 
+    assert app.call("groups") == {**app.call(""), "groups": [], "feeds_groups": []}
+    world = tidings.edit_subscription(app.name, second, folder="World").folder
+    assert world is not None
     groups = app.call("groups")
-    assert groups["groups"] == [{"id": 1, "title": "All"}]
-    assert groups["feeds_groups"] == [{"group_id": 1, "feed_ids": f"{first},{second}"}]
+    assert groups["groups"] == [{"id": world.id, "title": "World"}]
+    assert groups["feeds_groups"] == [{"group_id": world.id, "feed_ids": str(second)}]
     feeds = app.call("feeds")["feeds"]
     assert [f["id"] for f in feeds] == [first, second]
     assert feeds[0]["title"].startswith("Outlet f") and feeds[0]["url"].endswith(".xml")
     assert {f["favicon_id"] for f in feeds} == {0} and {f["is_spark"] for f in feeds} == {0}
-    assert app.call("favicons")["favicons"] == [] and app.call("links")["links"] == []
+    assert app.call("favicons")["favicons"] == []
 
     unread = app.unread()
     assert unread == every
@@ -170,8 +175,50 @@ def test_marking_a_feed_or_everything_read_stops_at_before(
     assert app.unread() == sorted(first_ids + second_ids)
     app.call(f"mark=feed&as=read&id={first}&before={int(time.time()) + 5}")
     assert app.unread() == second_ids
-    app.call(f"mark=group&as=read&id=1&before={int(time.time()) + 5}")
+    app.call(f"mark=group&as=read&id=0&before={int(time.time()) + 5}")  # 0: every feed
     assert app.unread() == []
+
+
+def test_a_folder_is_a_group_and_marking_it_reads_only_its_feeds(
+    tidings: Tidings, site: Site, client: TestClient
+) -> None:
+    app = _app(tidings, site, client)
+    first, _ = app.subscribe(2)
+    second, second_ids = app.subscribe(2)
+    tidings.edit_subscription(app.name, first, folder="Local", title="My paper")
+    local = tidings.folders(app.name)[0]
+    feeds = {f["id"]: f["title"] for f in app.call("feeds")["feeds"]}
+    assert feeds[first] == "My paper" and feeds[second].startswith("Outlet f")
+    app.call(f"mark=group&as=read&id={local.id}&before={int(time.time()) + 5}")
+    assert app.unread() == second_ids
+
+
+def test_hot_links_are_the_ranked_feed_with_its_reasons(
+    tidings: Tidings, site: Site, client: TestClient
+) -> None:
+    app = _app(tidings, site, client)
+    app.subscribe(6)
+    tidings.understand()
+    links = app.call("links")["links"]
+    assert links, "a reader with understood articles has a ranked feed"
+    feed = tidings.feed(app.name, record=False)
+    assert [link["id"] for link in links] == [i.story_id for i in feed.items][: len(links)]
+    first = links[0]
+    headline, _, reason = first["title"].partition(" — ")
+    assert headline == feed.items[0].headline and reason == feed.items[0].reason.text
+    assert first["is_item"] == 1 and first["item_ids"] == str(first["item_id"])
+    assert first["url"].startswith("https://example.org/")
+    item = app.call(f"items&with_ids={first['item_id']}")["items"]
+    assert [i["id"] for i in item] == [first["item_id"]]
+    # what the app was answered counts as shown: the next ranking knows it was seen
+    reader = tidings.reader(app.name)
+    with tidings.engine.connect() as connection:
+        shown = connection.execute(
+            select(events.c.story_id).where(
+                events.c.reader_id == reader.id, events.c.kind == "impression"
+            )
+        ).scalars()
+        assert sorted(shown) == sorted(link["id"] for link in links)
 
 
 def test_a_bad_or_missing_key_is_refused_with_auth_0(

@@ -23,18 +23,22 @@ from tidings.store import app_passwords as app_password_store
 from tidings.store import articles as article_store
 from tidings.store import candidates as candidate_store
 from tidings.store import events as event_store
+from tidings.store import folders as folder_store
 from tidings.store import read_state as read_state_store
 from tidings.store import readers as reader_store
 from tidings.store import sources as source_store
 from tidings.store import stories as story_store
+from tidings.store import streams as stream_store
 from tidings.store import subscriptions as subscription_store
 from tidings.store.accounts import Session
 from tidings.store.app_passwords import AppPassword
 from tidings.store.documents import IngestResult
+from tidings.store.folders import Folder, Subscription
 from tidings.store.read_state import ArticleState
 from tidings.store.readers import Reader
 from tidings.store.sources import Source
 from tidings.store.stories import Story
+from tidings.store.streams import Item, Ref, Stream
 
 if TYPE_CHECKING:
     from tidings.poll import Poller, PollReport, SourceOutcome
@@ -62,7 +66,17 @@ KEYS_KEPT = 1000
 # cannot even be stored
 _BAD_URL_CHARACTER = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
-__all__ = ["DemoLoad", "IngestResult", "OpmlImport", "Tidings"]
+__all__ = ["KEEP", "DemoLoad", "IngestResult", "OpmlImport", "Tidings"]
+
+
+class _Keep:
+    """The default of an edit's field: leave it as it is (None means "clear" there)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = _Keep()
 
 
 def max_sources_per_reader() -> int:
@@ -973,6 +987,84 @@ class Tidings:
         with self.engine.begin() as connection:
             return app_password_store.reader_by_fever_key(connection, api_key, now=_now())
 
+    def app_sign_in(self, name: str, password: str) -> str | None:
+        """A new token for an app signing in with ``name`` and an app password (Google
+        Reader ClientLogin); None when it is not one of theirs. Only its digest is kept."""
+        with self.engine.begin() as connection:
+            return app_password_store.sign_in(connection, name, password, now=_now())
+
+    def reader_by_app_token(self, token: str) -> Reader | None:
+        """The reader an app token was given to (None once its app password is revoked)."""
+        with self.engine.begin() as connection:
+            return app_password_store.reader_by_token(connection, token, now=_now())
+
+    # -- folders and streams: a reader's list as native RSS apps see it -----------------------
+
+    def folders(self, reader: str | int | Reader) -> list[Folder]:
+        """A reader's folders, by name."""
+        with self.engine.connect() as connection:
+            return folder_store.of_reader(connection, self._who(reader, connection).id)
+
+    def filed_subscriptions(self, reader: str | int | Reader) -> list[Subscription]:
+        """A reader's sources with their own titles and folders, oldest first."""
+        with self.engine.connect() as connection:
+            return folder_store.listed(connection, self._who(reader, connection).id)
+
+    def edit_subscription(
+        self,
+        reader: str | int | Reader,
+        source: str | int,
+        *,
+        title: str | _Keep | None = KEEP,
+        folder: str | _Keep | None = KEEP,
+    ) -> Subscription:
+        """Give one of the reader's sources (id or URL) a title of their own (None: the
+        feed's again) or file it in ``folder`` (made if new; None: in no folder).
+        :class:`NotFound` when the source is not on their list."""
+        with self.engine.begin() as connection:
+            who = self._who(reader, connection)
+            source_id = _source_id(connection, source)
+            if not subscription_store.subscribed(connection, who.id, [source_id]):
+                raise NotFound(f"{source} is not one of your sources")
+            if not isinstance(title, _Keep):
+                folder_store.retitle(connection, who.id, source_id, title)
+            if not isinstance(folder, _Keep):
+                filed = None if folder is None else folder_store.ensure(connection, who.id, folder)
+                folder_store.file(connection, who.id, source_id, folder=filed)
+            listed = folder_store.listed(connection, who.id)
+            return next(s for s in listed if s.source.id == source_id)
+
+    def rename_folder(self, reader: str | int | Reader, old: str, new: str) -> Folder:
+        """Rename a folder (into an existing name: the two become one)."""
+        with self.engine.begin() as connection:
+            return folder_store.rename(connection, self._who(reader, connection).id, old, new)
+
+    def remove_folder(self, reader: str | int | Reader, name: str) -> Folder:
+        """Delete a folder; its sources stay on the reader's list, in no folder."""
+        with self.engine.begin() as connection:
+            return folder_store.remove(connection, self._who(reader, connection).id, name)
+
+    def stream(
+        self,
+        reader: str | int | Reader,
+        stream: Stream,
+        *,
+        limit: int = 20,
+        after: str | None = None,
+    ) -> tuple[list[Ref], str | None]:
+        """A page of a stream of the reader's subscribed articles (see
+        :mod:`tidings.store.streams`) and the continuation of the next page."""
+        with self.engine.connect() as connection:
+            who = self._who(reader, connection)
+            return stream_store.refs(connection, who.id, stream, limit=limit, after=after)
+
+    def stream_items(self, reader: str | int | Reader, article_ids: Iterable[int]) -> list[Item]:
+        """The articles of ``article_ids`` the reader may see (their subscriptions', and
+        stories their feed showed them), with sources and states, in the order given."""
+        with self.engine.connect() as connection:
+            who = self._who(reader, connection)
+            return stream_store.items(connection, who.id, list(article_ids))
+
     # -- search -----------------------------------------------------------------------------
 
     @property
@@ -1099,9 +1191,11 @@ class Tidings:
         them (one store read), else None: then ask :meth:`feed`. Logs nothing."""
         return self.feeds.kept(reader, limit=limit)
 
-    def record_shown(self, page: FeedPage) -> None:
-        """Log a feed page's items as impressions (a page made with ``record=False``)."""
-        self.feeds.record(page)
+    def record_shown(self, page: FeedPage, *, now: bool = False) -> None:
+        """Log a feed page's items as impressions (a page made with ``record=False``);
+        ``now``: written before returning even in a server (whose log is deferred), for a
+        caller that next reads what the reader was shown."""
+        self.feeds.record(page, now=now)
 
     def filtered(self, reader: str | int) -> list[Filtered]:
         """What is kept out of a reader's feed (hidden, muted, read), each with why."""

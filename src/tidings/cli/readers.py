@@ -96,7 +96,9 @@ def readers_app_password(
     console.print(f"App password {made.id} for {escape(reader.name)}: [bold]{password}[/]")
     console.print("It will not be shown again: copy it now.", style="yellow")
     console.print(
-        f"In your app: server {escape(server)}, name {escape(reader.name)}, and this password."
+        f"In your app: name {escape(reader.name)}, this password, and the server "
+        f"{escape(server)}/api/greader (Google Reader API or FreshRSS account) or "
+        f"{escape(server)}/api/fever/ (Fever)."
     )
 
 

@@ -378,18 +378,20 @@ class FeedBuilder:
             encoded=encoded,
         )
 
-    def record(self, page: FeedPage) -> None:
+    def record(self, page: FeedPage, *, now: bool = False) -> None:
         """Log a page's items as shown (impressions of one request id, each with its rank):
-        written at once, or queued when :attr:`impressions` is deferred (a server)."""
+        written at once, or queued when :attr:`impressions` is deferred (a server) and not
+        ``now``."""
         if not page.items:
             return
         page.request = request = uuid.uuid4().hex
-        now, reader_id, kind = _now(), page.reader.id, _IMPRESSION
+        when, reader_id, kind = _now(), page.reader.id, _IMPRESSION
         self.impressions.add(
             [
-                (reader_id, kind, i.article.id, i.story_id, None, float(i.rank), request, now)
+                (reader_id, kind, i.article.id, i.story_id, None, float(i.rank), request, when)
                 for i in page.items
-            ]
+            ],
+            now=now,
         )
 
     def _seen_arrays(

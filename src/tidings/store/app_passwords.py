@@ -22,11 +22,14 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from tidings.errors import InputError, NotFound
 from tidings.safety import clean_text
+from tidings.store.accounts import digest
 from tidings.store.readers import Reader, to_reader
-from tidings.store.schema import app_passwords, readers
+from tidings.store.schema import app_passwords, app_tokens, readers
 
 MAX_PER_READER = 20
 MAX_LABEL = 200
+# an app signing in again and again (a reinstall, a second device) keeps this many tokens
+MAX_TOKENS_PER_PASSWORD = 20
 # last_used_at is written at most this often: an app syncing every minute (many requests
 # each) must not turn every read into a write.
 TOUCH_EVERY = timedelta(minutes=1)
@@ -135,9 +138,16 @@ def revoke(connection: Connection, reader_id: int, password_id: int | str) -> Ap
 
 def check(connection: Connection, name: str, password: str, *, now: datetime) -> Reader | None:
     """The reader whose app password ``password`` is (None otherwise, the same work done)."""
+    found = _checked(connection, name, password, now=now)
+    return None if found is None else found[0]
+
+
+def _checked(
+    connection: Connection, name: str, password: str, *, now: datetime
+) -> tuple[Reader, int] | None:
     name = name.strip()
     row = connection.execute(
-        select(app_passwords.c.id, app_passwords.c.password_hash, readers)
+        select(app_passwords.c.id.label("password_id"), app_passwords.c.password_hash, readers)
         .join(readers, readers.c.id == app_passwords.c.reader_id)
         .where(app_passwords.c.fever_key_hash == _key_digest(fever_key(name, password)))
     ).first()
@@ -148,20 +158,57 @@ def check(connection: Connection, name: str, password: str, *, now: datetime) ->
         _hasher.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    _touch(connection, row.id, now)
+    _touch(connection, row.password_id, now)
+    return to_reader(row), row.password_id
+
+
+def sign_in(connection: Connection, name: str, password: str, *, now: datetime) -> str | None:
+    """A new app token for ``name`` signing in with an app password (None if it is not
+    one of theirs). Only its digest is kept; revoking the password ends the token."""
+    found = _checked(connection, name, password, now=now)
+    if found is None:
+        return None
+    reader, password_id = found
+    token = f"{reader.id}/{secrets.token_urlsafe(30)}"
+    connection.execute(
+        insert(app_tokens).values(
+            token_hash=digest(token), app_password_id=password_id, reader_id=reader.id,
+            created_at=now,
+        )
+    )  # fmt: skip
+    held = (
+        select(app_tokens.c.token_hash)
+        .where(app_tokens.c.app_password_id == password_id)
+        .order_by(app_tokens.c.created_at.desc())
+        .offset(MAX_TOKENS_PER_PASSWORD)
+    )
+    connection.execute(delete(app_tokens).where(app_tokens.c.token_hash.in_(held)))
+    return token
+
+
+def reader_by_token(connection: Connection, token: str, *, now: datetime) -> Reader | None:
+    """The reader an app token was given to (None for an unknown or revoked one)."""
+    row = connection.execute(
+        select(app_tokens.c.app_password_id, readers)
+        .join(readers, readers.c.id == app_tokens.c.reader_id)
+        .where(app_tokens.c.token_hash == digest(token.strip()))
+    ).first()
+    if row is None:
+        return None
+    _touch(connection, row.app_password_id, now)
     return to_reader(row)
 
 
 def reader_by_fever_key(connection: Connection, api_key: str, *, now: datetime) -> Reader | None:
     """The reader a Fever ``api_key`` (MD5 hex of "name:password", any case) belongs to."""
     row = connection.execute(
-        select(app_passwords.c.id, readers)
+        select(app_passwords.c.id.label("password_id"), readers)
         .join(readers, readers.c.id == app_passwords.c.reader_id)
         .where(app_passwords.c.fever_key_hash == _key_digest(api_key))
     ).first()
     if row is None:
         return None
-    _touch(connection, row.id, now)
+    _touch(connection, row.password_id, now)
     return to_reader(row)
 
 

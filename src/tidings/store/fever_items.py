@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, select
 
 from tidings.models import Article
 from tidings.store import articles as article_store
-from tidings.store import read_state
+from tidings.store import read_state, streams
 from tidings.store.read_state import ArticleState
 from tidings.store.schema import articles, subscriptions
 
@@ -41,19 +42,26 @@ def items(
     with_ids: Sequence[int] | None = None,
     limit: int = PAGE,
 ) -> list[FeverItem]:
-    """Up to ``limit`` of the reader's subscribed articles: those of ``with_ids`` (ascending),
-    else after ``since_id`` ascending, else before ``max_id`` descending, else the newest
-    ids descending. Ids of other sources are never returned, whoever asks."""
-    query = select(articles.c.id, articles.c.source_id).where(_visible(reader_id))
+    """Up to ``limit`` of the reader's subscribed articles: those of ``with_ids`` (ascending;
+    also those of stories their ranked feed showed them), else after ``since_id``
+    ascending, else before ``max_id`` descending, else the newest ids descending. Ids of
+    other sources are never returned, whoever asks."""
+    query = select(articles.c.id, articles.c.source_id)
     if with_ids is not None:
-        query = query.where(articles.c.id.in_([int(i) for i in with_ids])).order_by(articles.c.id)
-    elif since_id is not None:
+        shown = streams.visible(connection, reader_id, with_ids)
+        query = query.where(articles.c.id.in_(shown)).order_by(articles.c.id)
+        return _items(connection, reader_id, connection.execute(query.limit(limit)).all())
+    query = query.where(_visible(reader_id))
+    if since_id is not None:
         query = query.where(articles.c.id > since_id).order_by(articles.c.id)
     elif max_id is not None:
         query = query.where(articles.c.id < max_id).order_by(articles.c.id.desc())
     else:
         query = query.order_by(articles.c.id.desc())
-    rows = connection.execute(query.limit(limit)).all()
+    return _items(connection, reader_id, connection.execute(query.limit(limit)).all())
+
+
+def _items(connection: Connection, reader_id: int, rows: Sequence[Any]) -> list[FeverItem]:
     ids = [row.id for row in rows]
     found = article_store.get_many(connection, ids)
     states = read_state.states(connection, reader_id, ids)

@@ -59,12 +59,13 @@ class ImpressionLog:
                 )
                 self._thread.start()
 
-    def add(self, shown: Sequence[Row]) -> None:
+    def add(self, shown: Sequence[Row], *, now: bool = False) -> None:
         """Log one page's impressions (event rows, :data:`~tidings.store.events.COLUMNS`):
-        queued when deferred (and the queue has room), else written before returning."""
+        queued when deferred (and the queue has room) and not ``now``, else written before
+        returning."""
         if not shown:
             return
-        if self.deferred:
+        if self.deferred and not now:
             with self._lock:
                 if len(self._queue) < MAX_QUEUED:
                     self._queue.extend(shown)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
     or_,
 )
@@ -200,6 +201,34 @@ subscriptions = Table(
     Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), primary_key=True),
     Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
     Column("added_at", UTCDateTime, nullable=False),
+    Column("title", String(500)),  # the reader's own title for it (revision 0013)
+    Column("folder_id", Integer, ForeignKey("folders.id", ondelete="SET NULL")),
+)
+
+# A reader's folders (revision 0013): Google Reader labels, Fever groups.
+folders = Table(
+    "folders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    UniqueConstraint("reader_id", "name", name="uq_folders_reader_name"),
+)
+
+# Tokens of apps signed in with an app password (revision 0013), as SHA-256 digests.
+app_tokens = Table(
+    "app_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "app_password_id",
+        Integer,
+        ForeignKey("app_passwords.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("reader_id", Integer, ForeignKey("readers.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_app_tokens_password", "app_password_id"),
 )
 
 # Read and starred state per reader and article (revision 0012), for native RSS apps. An

@@ -15,7 +15,18 @@ from fastapi.staticfiles import StaticFiles
 
 from tidings import config
 from tidings.library import Tidings
-from tidings.web import api, errors, etags, fever, headers, limits, pages, search_pages, throttle
+from tidings.web import (
+    api,
+    errors,
+    etags,
+    fever,
+    greader,
+    headers,
+    limits,
+    pages,
+    search_pages,
+    throttle,
+)
 
 
 def create_app(
@@ -109,6 +120,7 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(search_pages.router)
     app.include_router(fever.router)
+    app.include_router(greader.router)
     headers.install_docs(app)
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
     return app

@@ -3,8 +3,9 @@ apps such as Reeder and ReadKit sync a reader's subscriptions and read/starred s
 
 Fever puts everything in one endpoint: flags in the query (``?api&items&since_id=5``) and
 ``api_key`` (MD5 hex of "name:app-password") in the form body, though apps vary, so both are
-read. Ids are article and source ids; only the reader's own subscriptions are ever visible,
-and a mark naming anything else is ignored, as Fever servers do. Every mark goes through the
+read. Ids are article and source ids; groups are the reader's folders; only the reader's own
+subscriptions are listed, and a mark naming anything else is ignored, as Fever servers do.
+Fever's "Hot" links are the reader's ranked feed, "For you". Every mark goes through the
 library, so it is also an event the feed learns from.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,12 +24,16 @@ from starlette.concurrency import run_in_threadpool
 
 from tidings.errors import InputError
 from tidings.library import Tidings
+from tidings.safety import safe_url
 from tidings.store.fever_items import PAGE, FeverItem
+from tidings.store.folders import Subscription
 from tidings.store.readers import Reader
 from tidings.web.throttle import client_address, guard
 
 router = APIRouter()
-GROUP = {"id": 1, "title": "All"}  # tidings has no folders yet: one group of everything
+KINDLING = 0  # Fever's group of every feed: marking it read marks all
+LINKS_PAGE = 50
+MAX_LINK_PAGES = 4  # the ranked feed's longest page is 200 stories
 _NUMBER = re.compile(r"\d{1,15}")
 MAX_KEY = 200
 
@@ -77,7 +83,9 @@ def _item(item: FeverItem) -> dict[str, Any]:
     }
 
 
-def _mark(store: Tidings, reader: Reader, params: Mapping[str, str], feed_ids: set[int]) -> None:
+def _mark(
+    store: Tidings, reader: Reader, params: Mapping[str, str], listed: list[Subscription]
+) -> None:
     what, how = params.get("mark", ""), params.get("as", "")
     target = _number(params, "id")
     before = _number(params, "before")
@@ -97,37 +105,79 @@ def _mark(store: Tidings, reader: Reader, params: Mapping[str, str], feed_ids: s
     elif what in ("feed", "group"):
         if how != "read":
             raise _Malformed(f"as: a {what} is only marked read")
-        if what == "group" and target in (0, GROUP["id"]):
+        if what == "group" and target == KINDLING:
             store.mark_all_read(reader, before=cut)
-        elif what == "feed" and target in feed_ids:
-            store.mark_all_read(reader, before=cut, source=target)
+            return
+        for s in listed:  # a feed or folder that is not the reader's marks nothing
+            filed = s.folder is not None and s.folder.id == target
+            if (what == "feed" and s.source.id == target) or (what == "group" and filed):
+                store.mark_all_read(reader, before=cut, source=s.source.id)
     else:
         raise _Malformed(f"mark: {what[:40]!r} is not item, feed or group")
 
 
+def _links(store: Tidings, reader: Reader, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Fever's "Hot" links are tidings' ranked feed ("For you"): a link per story, the
+    reason after its headline, hotter first; ``page`` of :data:`LINKS_PAGE`. Those answered
+    are logged as shown, as a web feed page is, and their items become fetchable."""
+    page_number = _number(params, "page") or 1
+    wanted = min(page_number, MAX_LINK_PAGES) * LINKS_PAGE
+    page = store.feed(reader, limit=wanted, record=False)
+    start = (page_number - 1) * LINKS_PAGE
+    shown = replace(page, items=page.items[start : start + LINKS_PAGE], encoded=None)
+    store.record_shown(shown, now=True)
+    states = store.article_states(reader, [i.article.id for i in shown.items])
+    sources = store.stream_items(reader, [i.article.id for i in shown.items])
+    feed_of = {i.article.id: i.source.id for i in sources}
+    return [
+        {
+            "id": item.story_id,
+            "feed_id": feed_of.get(item.article.id, 0),
+            "item_id": item.article.id,
+            "temperature": round(max(item.score, 0.0) * 100, 1),
+            "is_item": 1,
+            "is_local": 1,
+            "is_saved": int(states[item.article.id].starred),
+            "title": f"{item.headline} — {item.reason.text}",
+            "url": safe_url(item.article.url) or safe_url(item.article.canonical_url) or "",
+            "item_ids": str(item.article.id),
+        }
+        for item in shown.items
+    ]
+
+
 def _answer(store: Tidings, reader: Reader, params: Mapping[str, str]) -> dict[str, Any]:
-    feeds = store.subscriptions(reader.id)
-    feed_ids = {f.id for f in feeds}
+    listed = store.filed_subscriptions(reader)
     if "mark" in params:
-        _mark(store, reader, params, feed_ids)
+        _mark(store, reader, params, listed)
+    feeds = [s.source for s in listed]
     refreshed = max((_epoch(f.health.last_success) for f in feeds), default=0)
     body: dict[str, Any] = {"api_version": 3, "auth": 1, "last_refreshed_on_time": refreshed}
-    groups = [{"group_id": GROUP["id"], "feed_ids": ",".join(str(f.id) for f in feeds)}]
+    folders = store.folders(reader)
+    groups = [
+        {
+            "group_id": folder.id,
+            "feed_ids": ",".join(
+                str(s.source.id) for s in listed if s.folder and s.folder.id == folder.id
+            ),
+        }
+        for folder in folders
+    ]
     if "groups" in params:
-        body["groups"] = [GROUP]
+        body["groups"] = [{"id": f.id, "title": f.name} for f in folders]
         body["feeds_groups"] = groups
     if "feeds" in params:
         body["feeds"] = [
             {
-                "id": f.id,
+                "id": s.source.id,
                 "favicon_id": 0,
-                "title": f.title or f.url,
-                "url": f.url,
-                "site_url": f.site_url or "",
+                "title": s.title,
+                "url": s.source.url,
+                "site_url": s.source.site_url or "",
                 "is_spark": 0,
-                "last_updated_on_time": _epoch(f.health.last_success),
+                "last_updated_on_time": _epoch(s.source.health.last_success),
             }
-            for f in feeds
+            for s in listed
         ]
         body["feeds_groups"] = groups
     if "items" in params:
@@ -149,7 +199,7 @@ def _answer(store: Tidings, reader: Reader, params: Mapping[str, str]) -> dict[s
     if "favicons" in params:
         body["favicons"] = []
     if "links" in params:
-        body["links"] = []
+        body["links"] = _links(store, reader, params)
     return body
 
 

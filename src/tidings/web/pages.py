@@ -469,7 +469,7 @@ def _settings(
     token = store.feed_token(session.reader.id)
     return _render(
         request, "settings.html", session, status,
-        sources=store.subscriptions(session.reader.id),
+        sources=store.filed_subscriptions(session.reader),
         feed_link=feed_url(request, token),
         searches=[
             (s, search_feed_url(request, token, s.id))
