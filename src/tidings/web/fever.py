@@ -28,7 +28,8 @@ from tidings.safety import safe_url
 from tidings.store.fever_items import PAGE, FeverItem
 from tidings.store.folders import Subscription
 from tidings.store.readers import Reader
-from tidings.web.throttle import client_address, guard
+from tidings.web.params import query_and_form
+from tidings.web.throttle import found_or_none
 
 router = APIRouter()
 KINDLING = 0  # Fever's group of every feed: marking it read marks all
@@ -36,6 +37,8 @@ LINKS_PAGE = 50
 MAX_LINK_PAGES = 4  # the ranked feed's longest page is 200 stories
 _NUMBER = re.compile(r"\d{1,15}")
 MAX_KEY = 200
+MAX_FIELDS = 100  # a Fever call has a handful of fields
+MAX_FIELD = 20_000  # with_ids of 50 ids, a mark: far less
 
 
 class _Malformed(Exception):
@@ -203,38 +206,23 @@ def _answer(store: Tidings, reader: Reader, params: Mapping[str, str]) -> dict[s
     return body
 
 
-async def _params(request: Request) -> dict[str, str]:
-    """Query and form fields together (the form wins): apps send either."""
-    params = dict(request.query_params)
-    if request.method == "POST":
-        try:
-            form = await request.form()
-        except Exception:  # a body that is no form: only the query counts
-            form = None
-        if form is not None:
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
-    return params
-
-
 @router.api_route("/api/fever", methods=["GET", "POST"], include_in_schema=False)
 @router.api_route("/api/fever/", methods=["GET", "POST"], include_in_schema=False)
 async def fever(request: Request) -> JSONResponse:
     """One Fever call: authenticate by ``api_key``, apply a ``mark``, answer the flags."""
     store: Tidings = request.app.state.tidings
-    params = await _params(request)
+    try:
+        params = await query_and_form(request, max_fields=MAX_FIELDS, max_length=MAX_FIELD)
+    except InputError as bad:
+        return JSONResponse({"api_version": 3, "auth": 0, "error": str(bad)}, status_code=400)
     key = params.get("api_key", "").strip()[:MAX_KEY]
 
-    def check() -> Reader:
-        found = store.reader_by_fever_key(key) if key else None
-        if found is None:
-            raise InputError("api_key", "no such Fever API key")
-        return found
-
-    try:
-        reader = await guard(request).attempt(
-            account=f"fever:{key}", address=client_address(request), check=check
-        )
-    except InputError:
+    reader = await found_or_none(
+        request,
+        account=f"fever:{key}",
+        find=lambda: store.reader_by_fever_key(key) if key else None,
+    )
+    if reader is None:
         return JSONResponse({"api_version": 3, "auth": 0}, status_code=401)
     try:
         body = await run_in_threadpool(_answer, store, reader, params)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,12 +26,13 @@ from starlette.datastructures import MultiDict
 
 from tidings.errors import InputError, NotFound
 from tidings.library import KEEP, Tidings
-from tidings.safety import safe_url
 from tidings.store.folders import Subscription
 from tidings.store.readers import Reader
 from tidings.store.streams import Item, Stream, micros
 from tidings.web import greader_ids as ids
-from tidings.web.throttle import client_address, guard
+from tidings.web import greader_json
+from tidings.web.params import query_and_form
+from tidings.web.throttle import found_or_none
 
 router = APIRouter(prefix="/api/greader", include_in_schema=False)
 API = "/reader/api/0"
@@ -47,16 +47,7 @@ Params = MultiDict
 
 
 async def _params(request: Request) -> Params:
-    """Query and form fields together, every value of a repeated one kept (``i=1&i=2``)."""
-    items = list(request.query_params.multi_items())
-    if request.method == "POST":
-        try:
-            form = await request.form(max_files=0, max_fields=MAX_ITEMS * 2 + 50)
-        except Exception:  # a body that is no form, or too many fields: the query only
-            form = None
-        if form is not None:
-            items += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-    return MultiDict([(k, v[:MAX_FIELD]) for k, v in items])
+    return await query_and_form(request, max_fields=MAX_ITEMS * 2 + 50, max_length=MAX_FIELD)
 
 
 def _token(request: Request) -> str | None:
@@ -91,7 +82,10 @@ async def _call(request: Request, work: Work, *, post: bool = False) -> Response
     reader = None if auth is None else await run_in_threadpool(store.reader_by_app_token, auth)
     if reader is None or auth is None:
         return _text("Unauthorized", 401)
-    params = await _params(request)
+    try:
+        params = await _params(request)
+    except InputError as bad:
+        return _text(str(bad), 400)
     sent = params.get("T")
     if post and sent and not hmac.compare_digest(sent, action_token(auth)):
         response = _text("Unauthorized", 401)
@@ -116,21 +110,19 @@ async def client_login(request: Request) -> Response:
     """``Email`` and ``Passwd`` (an app password) → ``Auth=<token>``; 401 otherwise, with
     the same throttling as the web sign-in."""
     store: Tidings = request.app.state.tidings
-    params = await _params(request)
+    try:
+        params = await _params(request)
+    except InputError as bad:
+        return _text(str(bad), 400)
     name = params.get("Email", "").strip()
     password = params.get("Passwd", "")
 
-    def check() -> str:
-        token = store.app_sign_in(name, password) if name and password else None
-        if token is None:
-            raise InputError("Passwd", "not an app password of this reader")
-        return token
-
-    try:
-        token = await guard(request).attempt(
-            account=f"greader:{name}", address=client_address(request), check=check
-        )
-    except InputError:
+    token = await found_or_none(
+        request,
+        account=f"greader:{name}",
+        find=lambda: store.app_sign_in(name, password) if name and password else None,
+    )
+    if token is None:
         return _text("Error=BadAuthentication\n", 401)
     if params.get("output") == "json":
         return JSONResponse({"SID": token, "LSID": "null", "Auth": token})
@@ -159,27 +151,14 @@ async def user_info(request: Request) -> Response:
 # -- subscriptions and folders -------------------------------------------------------------
 
 
-def _label(name: str) -> str:
-    return f"{ids.LABEL}{name}"
-
-
-def _subscription(s: Subscription) -> dict[str, Any]:
-    categories = [] if s.folder is None else [{"id": _label(s.folder.name), "label": s.folder.name}]
-    return {
-        "id": f"feed/{s.source.url}",
-        "title": s.title,
-        "categories": categories,
-        "url": s.source.url,
-        "htmlUrl": safe_url(s.source.site_url) or "",
-        "iconUrl": "",
-        "firstitemmsec": str(micros(s.source.added) // 1000),
-    }
-
-
 @router.get(API + "/subscription/list")
 async def subscription_list(request: Request) -> Response:
     def work(store: Tidings, reader: Reader, _params: Params) -> dict[str, Any]:
-        return {"subscriptions": [_subscription(s) for s in store.filed_subscriptions(reader)]}
+        return {
+            "subscriptions": [
+                greader_json.subscription(s) for s in store.filed_subscriptions(reader)
+            ]
+        }
 
     return await _call(request, work)
 
@@ -266,8 +245,8 @@ async def quickadd(request: Request) -> Response:
 @router.get(API + "/tag/list")
 async def tag_list(request: Request) -> Response:
     def work(store: Tidings, reader: Reader, _params: Params) -> dict[str, Any]:
-        tags = [{"id": ids.STARRED}, {"id": _label(ids.FOR_YOU), "type": "tag"}]
-        tags += [{"id": _label(f.name), "type": "folder"} for f in store.folders(reader)]
+        tags = [{"id": ids.STARRED}, {"id": ids.label(ids.FOR_YOU), "type": "tag"}]
+        tags += [{"id": ids.label(f.name), "type": "folder"} for f in store.folders(reader)]
         return {"tags": tags}
 
     return await _call(request, work)
@@ -309,7 +288,7 @@ async def unread_count(request: Request) -> Response:
                 per_folder[s.folder.name] = per_folder.get(s.folder.name, 0) + counts.get(
                     s.source.id, 0
                 )
-        rows += [{"id": _label(name), "count": n} for name, n in sorted(per_folder.items())]
+        rows += [{"id": ids.label(name), "count": n} for name, n in sorted(per_folder.items())]
         total = sum(counts.values())
         rows.append({"id": ids.READING_LIST, "count": total})
         return {"max": total, "unreadcounts": rows}
@@ -377,79 +356,6 @@ def _stream(store: Tidings, reader: Reader, params: Params, stream_id: str) -> S
     )
 
 
-def _html(item: Item, reason: str | None) -> str:
-    """The reason (For you), the picture, key points and paragraphs, all escaped: never
-    markup we stored."""
-    a = item.article
-    parts = [] if reason is None else [f"<p><em>{html.escape(reason)}</em></p>"]
-    picture = safe_url(a.image.url) if a.image is not None else None
-    if picture:
-        alt = html.escape(a.image.caption or "", quote=True) if a.image else ""
-        parts.append(f'<p><img src="{html.escape(picture, quote=True)}" alt="{alt}"></p>')
-    if a.key_points:
-        points = "".join(f"<li>{html.escape(p)}</li>" for p in a.key_points)
-        parts.append(f"<ul>{points}</ul>")
-    parts += [f"<p>{html.escape(p)}</p>" for p in a.paragraphs]
-    return "".join(parts)
-
-
-def _item(
-    item: Item,
-    folders: dict[int, str],
-    *,
-    subscribed: set[int],
-    reason: str | None = None,
-    title: str | None = None,
-) -> dict[str, Any]:
-    a, source = item.article, item.source
-    fetched = micros(a.fetched)
-    published = int((a.published or a.fetched).timestamp())
-    categories = [ids.READING_LIST] if source.id in subscribed else []
-    if source.id in folders:
-        categories.append(_label(folders[source.id]))
-    if reason is not None:
-        categories.append(_label(ids.FOR_YOU))
-    if item.state.read:
-        categories.append(ids.READ)
-    if item.state.starred:
-        categories.append(ids.STARRED)
-    link = safe_url(a.url) or safe_url(a.canonical_url) or ""
-    return {
-        "id": ids.long_id(a.id),
-        "crawlTimeMsec": str(fetched // 1000),
-        "timestampUsec": str(fetched),
-        "published": published,
-        "updated": published,
-        "title": title or a.title,
-        "author": a.byline or "",
-        "canonical": [{"href": link}],
-        "alternate": [{"href": link, "type": "text/html"}],
-        "summary": {"direction": "ltr", "content": _html(item, reason)},
-        "categories": categories,
-        "origin": {
-            "streamId": f"feed/{source.url}",
-            "title": source.title or a.source or source.url,
-            "htmlUrl": safe_url(source.site_url) or "",
-        },
-    }
-
-
-class _Rendering:
-    """What rendering items needs of the reader's list, read once per call."""
-
-    def __init__(self, store: Tidings, reader: Reader) -> None:
-        listed = store.filed_subscriptions(reader)
-        self.subscribed = {s.source.id for s in listed}
-        self.folders = {s.source.id: s.folder.name for s in listed if s.folder is not None}
-        self.titles = {s.source.id: s.title for s in listed}
-
-    def item(self, item: Item, *, reason: str | None = None, title: str | None = None) -> Any:
-        rendered = _item(item, self.folders, subscribed=self.subscribed, reason=reason, title=title)
-        if item.source.id in self.titles:
-            rendered["origin"]["title"] = self.titles[item.source.id]
-        return rendered
-
-
 def _for_you(
     store: Tidings, reader: Reader, params: Params, *, default: int
 ) -> tuple[list[tuple[Item, str, str]], str | None]:
@@ -470,7 +376,7 @@ def _for_you(
 
 
 def _contents(store: Tidings, reader: Reader, params: Params, stream_id: str) -> dict[str, Any]:
-    rendering = _Rendering(store, reader)
+    rendering = greader_json.Rendering(store, reader)
     body: dict[str, Any] = {
         "id": stream_id,
         "updated": int(datetime.now(UTC).timestamp()),
@@ -545,7 +451,7 @@ async def stream_items_contents(request: Request) -> Response:
     reader may not see are left out, as unknown ones are."""
 
     def work(store: Tidings, reader: Reader, params: Params) -> dict[str, Any]:
-        rendering = _Rendering(store, reader)
+        rendering = greader_json.Rendering(store, reader)
         found = store.stream_items(reader, _item_ids(params))
         return {
             "id": ids.READING_LIST,

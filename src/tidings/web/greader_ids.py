@@ -26,6 +26,11 @@ _USER = re.compile(r"user/(?:-|\d{1,19})/")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def label(name: str) -> str:
+    """The stream id of a folder (or of "For you")."""
+    return f"{LABEL}{name}"
+
+
 def long_id(article_id: int) -> str:
     return f"{LONG_PREFIX}{article_id:016x}"
 

@@ -195,3 +195,24 @@ def _wait(seconds: int) -> str:
     if seconds < 90:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     return f"{math.ceil(seconds / 60)} minutes"
+
+
+async def found_or_none(
+    request: Request, *, account: str, find: Callable[[], T | None]
+) -> T | None:
+    """``find()`` (an app's key or password looked up, in a worker thread) under the
+    password guard of ``account`` and the client's address: what it found, or None — a
+    failure counted towards the lock-out, as a wrong web password is."""
+
+    def check() -> T:
+        found = find()
+        if found is None:
+            raise InputError(account, "not recognised")
+        return found
+
+    try:
+        return await guard(request).attempt(
+            account=account, address=client_address(request), check=check
+        )
+    except InputError:
+        return None
