@@ -187,6 +187,41 @@ def test_opml_export_then_import_round_trips_the_sources(tidings: Tidings, tmp_p
         ]
 
 
+FOLDERED_OPML = b"""<?xml version="1.0"?>
+<opml version="2.0"><head><title>from another reader</title></head><body>
+  <outline text="World news" title="World news">
+    <outline type="rss" text="Guardian World" xmlUrl="https://feeds.example.com/world.xml"/>
+    <outline text="Asia"><outline type="rss" text="NK News" xmlUrl="https://nk.example.com/rss"/>
+    </outline>
+  </outline>
+  <outline type="rss" text="Tech" xmlUrl="https://feeds.example.com/tech.xml"/>
+</body></opml>"""
+
+
+def test_a_readers_opml_import_keeps_their_folders_and_export_gives_them_back(
+    tidings: Tidings,
+) -> None:
+    tidings.add_reader("ann")
+    tidings.import_opml(FOLDERED_OPML, reader="ann")
+    filed = {s.source.url: s.folder.name if s.folder else None for s in
+             tidings.filed_subscriptions("ann")}  # fmt: skip
+    assert filed == {
+        "https://feeds.example.com/world.xml": "World news",
+        "https://nk.example.com/rss": "Asia",  # the nearest folder
+        "https://feeds.example.com/tech.xml": None,
+    }
+    tidings.edit_subscription("ann", "https://feeds.example.com/tech.xml", title="My tech")
+    tidings.add_reader("bob")
+    tidings.import_opml(tidings.export_opml("ann").encode(), reader="bob")
+    again = {(s.source.url, s.title, s.folder.name if s.folder else None) for s in
+             tidings.filed_subscriptions("bob")}  # fmt: skip
+    assert again == {
+        ("https://feeds.example.com/world.xml", "Guardian World", "World news"),
+        ("https://nk.example.com/rss", "NK News", "Asia"),
+        ("https://feeds.example.com/tech.xml", "My tech", None),
+    }
+
+
 def test_a_file_that_is_not_opml_is_refused_by_name(tidings: Tidings) -> None:
     with pytest.raises(InputError, match=r"subs\.xml: not OPML"):
         tidings.import_opml(b"<rss><channel/></rss>", name="subs.xml")

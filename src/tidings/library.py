@@ -456,6 +456,7 @@ class Tidings:
         except Exception as exc:  # a reader's bug is still this file's problem, by name
             raise InputError(name, f"could not be read ({describe(exc)})") from exc
         wanted = [_outline(o) for o in outlines if _source_url_problem(o.url) is None]
+        folders = {o.url: o.folder for o in outlines if o.folder}
         report = OpmlImport(left_out=max(len(wanted) - MAX_IMPORT_OUTLINES, 0))
         wanted = wanted[:MAX_IMPORT_OUTLINES]
         who = self.reader(reader) if reader is not None else None
@@ -466,7 +467,9 @@ class Tidings:
                 if who is None:
                     report.sources += source_store.add_many(connection, batch, now=_now())
                 else:
-                    report.left_out += _subscribe_batch(connection, who.id, batch, cap, report)
+                    report.left_out += _subscribe_batch(
+                        connection, who.id, batch, cap, report, folders
+                    )
         if report.left_out:
             limit = f"{cap:,}" if cap is not None else f"{MAX_IMPORT_OUTLINES:,}"
             what = "sources a reader may follow" if cap is not None else "feeds an import reads"
@@ -478,9 +481,17 @@ class Tidings:
         return report
 
     def export_opml(self, reader: str | int | None = None) -> str:
-        """Every source (or ``reader``'s own) as OPML, for any other feed reader."""
-        listed = self.sources() if reader is None else self.subscriptions(reader)
-        return opml.write(opml.Outline(s.url, s.title, s.site_url) for s in listed)
+        """Every source (or ``reader``'s own, in their folders, with their own titles) as
+        OPML, for any other feed reader."""
+        if reader is None:
+            return opml.write(opml.Outline(s.url, s.title, s.site_url) for s in self.sources())
+        return opml.write(
+            opml.Outline(
+                f.source.url, f.own_title or f.source.title, f.source.site_url,
+                f.folder.name if f.folder else None,
+            )
+            for f in self.filed_subscriptions(reader)
+        )  # fmt: skip
 
     # -- a reader's own sources -----------------------------------------------------------
 
@@ -1326,9 +1337,11 @@ def _subscribe_batch(
     batch: list[tuple[str, str | None, str | None]],
     cap: int | None,
     report: OpmlImport,
+    folders: dict[str, str],
 ) -> int:
-    """Put one batch of an import on a reader's list, within the cap; how many of it were
-    left out. Sources already on the list are listed as known and take no room."""
+    """Put one batch of an import on a reader's list, within the cap, each new one in its
+    folder (``folders``: URL → name); how many of it were left out. Sources already on the
+    list are listed as known, take no room and stay where the reader filed them."""
     now = _now()
     subscription_store.hold_list(connection, reader_id)
     urls = [url for url, _, _ in batch]
@@ -1356,6 +1369,18 @@ def _subscribe_batch(
         connection, reader_id, sorted(subscription_store.with_articles(connection, new_to_reader)),
         now=now,
     )  # fmt: skip
+    titles = {url: title for url, title, _ in taken}
+    for source, _ in added:
+        if source.id not in new_to_reader:
+            continue
+        if titles.get(source.url) and titles[source.url] != source.title:  # the list's name
+            folder_store.retitle(connection, reader_id, source.id, titles[source.url])
+        if name := folders.get(source.url):
+            try:
+                folder = folder_store.ensure(connection, reader_id, name)
+            except InputError:  # "For you", or past the folder cap: the feed goes in unfiled
+                continue
+            folder_store.file(connection, reader_id, source.id, folder=folder)
     listed = {s.url: (s, s.id in new_to_reader) for s, _ in added}
     listed |= {u: (known[u], False) for u in urls if u in known and known[u].id in already}
     report.sources += [listed[u] for u in urls if u in listed]

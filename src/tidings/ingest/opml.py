@@ -18,10 +18,12 @@ class Outline:
     url: str
     title: str | None = None
     site_url: str | None = None
+    folder: str | None = None  # the nearest enclosing outline that is no feed, by its name
 
 
 def read(data: bytes, warnings: list[str] | None = None) -> list[Outline]:
-    """Every feed outline (``xmlUrl``) in an OPML document, nested folders included.
+    """Every feed outline (``xmlUrl``) in an OPML document, nested folders included (each
+    feed keeps the name of the folder it is in, as other readers export them).
 
     Raises only :class:`ParseError` (for a document that is not OPML). An outline whose feed
     address is not an http(s) URL is skipped, and named in ``warnings`` when given; titles
@@ -66,9 +68,22 @@ def _read(data: bytes, warnings: list[str]) -> list[Outline]:
             continue
         if url not in found:
             found[url] = Outline(
-                url, title if title and title != url else None, safe_url(node.get("htmlUrl"))
+                url,
+                title if title and title != url else None,
+                safe_url(node.get("htmlUrl")),
+                _folder(node),
             )
     return list(found.values())
+
+
+def _folder(node: etree._Element) -> str | None:
+    """The name of the nearest enclosing outline that is no feed (a folder), if any."""
+    parent = node.getparent()
+    while parent is not None and parent.tag == "outline":
+        if not (parent.get("xmlUrl") or parent.get("xmlurl")):
+            return _line(parent.get("title") or parent.get("text"))[:200] or None
+        parent = parent.getparent()
+    return None
 
 
 def _line(text: str | None) -> str:
@@ -76,17 +91,25 @@ def _line(text: str | None) -> str:
 
 
 def write(outlines: Iterable[Outline], *, title: str = "tidings subscriptions") -> str:
-    """An OPML 2.0 document listing the given feeds."""
+    """An OPML 2.0 document listing the given feeds, those with a folder inside an outline
+    of that name (the first time a folder appears is where it goes)."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = title
     etree.SubElement(head, "dateCreated").text = format_datetime(datetime.now(UTC))
     body = etree.SubElement(root, "body")
+    folders: dict[str, etree._Element] = {}
     for outline in outlines:
+        parent = body
+        if outline.folder:
+            if outline.folder not in folders:
+                named = {"text": outline.folder, "title": outline.folder}
+                folders[outline.folder] = etree.SubElement(body, "outline", named)
+            parent = folders[outline.folder]
         attributes = {"type": "rss", "text": outline.title or outline.url, "xmlUrl": outline.url}
         if outline.title:
             attributes["title"] = outline.title
         if outline.site_url:
             attributes["htmlUrl"] = outline.site_url
-        etree.SubElement(body, "outline", attributes)
+        etree.SubElement(parent, "outline", attributes)
     return etree.tostring(root, encoding="unicode", pretty_print=True)
