@@ -178,6 +178,28 @@ def test_opml_imports_a_readers_feeds_and_exports_them_back(
     assert all(u in exported.text for u in urls)
 
 
+def test_settings_files_a_source_in_a_folder_with_a_title_of_ones_own(
+    store: Tidings, http_server: str
+) -> None:
+    reader = Reader(store)
+    url = f"{http_server}/data/feeds/narro.rss"
+    opml = f'<opml version="2.0"><body><outline text="n" xmlUrl="{url}"/></body></opml>'
+    store.import_opml(opml.encode(), reader=reader.name)
+    (source,) = store.subscriptions(reader.name)
+    page = reader.post("/settings/sources/file", source=str(source.id), folder=" Tech ",
+                       title="Narro picks")  # fmt: skip
+    assert page.status_code == 200 and _notice(page.text) == "Narro picks is in Tech."
+    assert "· in Tech" in page.text  # the list says where it is, as the apps show it
+    (filed,) = store.filed_subscriptions(reader.name)
+    assert (filed.title, filed.folder and filed.folder.name) == ("Narro picks", "Tech")
+    page = reader.post("/settings/sources/file", source=str(source.id), folder="", title="")
+    assert _notice(page.text) == f"{source.title or source.url} is in no folder."
+    refused = reader.post("/settings/sources/file", source=str(source.id), folder="For you")
+    assert refused.status_code == 422 and "ranked stream" in _alert(refused.text)
+    other = reader.post("/settings/sources/file", source="999999", folder="Tech")
+    assert other.status_code == 404
+
+
 def test_a_file_that_is_not_opml_is_refused_by_name_and_nothing_is_stored(
     store: Tidings,
 ) -> None:

@@ -513,6 +513,29 @@ def remove_source(request: Request, csrf: Field, source: Field) -> Response:
     return _settings(request, session, notice=f"Removed {gone.title or gone.url}.")
 
 
+@router.post("/settings/sources/file")
+def file_source(
+    request: Request,
+    csrf: Field,
+    source: Field,
+    folder: Annotated[str, Form(max_length=200)] = "",
+    title: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """A source's folder and title of the reader's own (blank: none, the feed's own), as
+    native RSS apps show them."""
+    session = _signed_in(request, csrf)
+    try:
+        filed = _tidings(request).edit_subscription(
+            session.reader, source, title=title.strip() or None, folder=folder.strip() or None
+        )
+    except NotFound as exc:
+        return _settings(request, session, 404, message=str(exc))
+    except TidingsError as exc:
+        return _settings(request, session, 422, message=str(exc))
+    place = f"in {filed.folder.name}" if filed.folder else "in no folder"
+    return _settings(request, session, notice=f"{filed.title} is {place}.")
+
+
 @router.post("/settings/opml")
 async def import_opml(
     request: Request, csrf: Field, tasks: BackgroundTasks, opml: Annotated[UploadFile, File()]
