@@ -13,26 +13,16 @@ import pytest
 
 from tidings.errors import InputError
 from tidings.evaluate import floors
-from tidings.evaluate.mind import (
-    BASELINES,
-    METRICS,
+from tidings.evaluate.mind import BASELINES, evaluate_mind, split_log
+from tidings.evaluate.mind_log import Impression, read_log
+from tidings.evaluate.mind_metrics import METRICS, auc, impression_metrics, mrr, ndcg
+from tidings.evaluate.mind_popularity import (
     POPULARITY_FOLDS,
-    Impression,
-    MindReport,
-    auc,
     bucket,
-    evaluate_mind,
-    format_table,
     hashed_popularity,
-    impression_metrics,
-    mrr,
-    ndcg,
-    read_log,
-    split_log,
     timed_popularity,
-    write_chart,
-    write_report,
 )
+from tidings.evaluate.mind_report import MindReport, format_table, write_chart, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

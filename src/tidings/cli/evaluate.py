@@ -103,7 +103,7 @@ def evaluate_mind(
 ) -> None:
     """Replay MIND click logs: AUC, MRR and nDCG of the ranker beside random, popularity
     and content-only baselines."""
-    from tidings.evaluate import mind
+    from tidings.evaluate import mind, mind_report
 
     if kind not in ("lightgbm", "logistic"):
         raise fail(f"{kind}: the scorer kind must be lightgbm or logistic")
@@ -118,12 +118,12 @@ def evaluate_mind(
             )
         except (OSError, ValueError, TidingsError) as exc:
             raise fail(str(exc)) from exc
-    mind.write_report(result, report)
-    mind.write_chart(result, chart)
+    mind_report.write_report(result, report)
+    mind_report.write_chart(result, chart)
     if as_json:
         print_json(result.to_dict()["methods"])
         return
-    console.print(mind.rich_table(result))
+    console.print(mind_report.rich_table(result))
     for note in result.to_dict().get("notes", []):
         console.print(f"[dim]{escape(str(note))}[/]")
     console.print(f"Report: {report}  Chart: {chart}")
