@@ -519,7 +519,7 @@ def test_for_you_is_the_ranked_feed_with_reasons_and_logs_what_it_shows(
     assert len(ids) == 3
 
 
-def test_a_story_read_in_the_app_leaves_for_you(
+def test_a_story_read_in_the_app_leaves_for_you_until_marked_unread(
     tidings: Tidings, site: Site, client: TestClient
 ) -> None:
     app = App(tidings, site, client)
@@ -536,6 +536,11 @@ def test_a_story_read_in_the_app_leaves_for_you(
 
     app.edit_tag([item_id(again[0])], add=STARRED)
     assert [s.id for s in tidings.saved(app.name)] == [tidings.article(item_id(again[0])).story_id]
+
+    app.edit_tag([read], remove=READ)  # "mark as unread": the story comes back
+    assert not [f for f in tidings.filtered(app.name) if f.story_id == story]
+    back = tidings.feed(app.name, limit=50, record=False).items
+    assert story in {i.story_id for i in back}
 
 
 def test_for_you_items_of_feeds_not_subscribed_are_fetchable_once_shown(

@@ -778,7 +778,8 @@ class Tidings:
     ) -> int:
         """Mark articles read (or unread); how many changed (ids of no article are ignored).
         An article newly read is also an open, as if read in the web app: the feed keeps
-        its story out and learns from it."""
+        its story out and learns from it. One marked unread again brings its story back
+        (an "unread" event); what was read still shapes the profile."""
         from tidings.rank.signals import Event, Kind
 
         ids = list(article_ids)
@@ -787,10 +788,13 @@ class Tidings:
             who = self._who(reader, connection)
             changes = read_state_store.mark(connection, who.id, ids, read=read, now=now)
             stories = read_state_store.known(connection, changes.read)
-            opens = [
-                Event(Kind.OPEN, now, article_id=a, story_id=stories.get(a)) for a in changes.read
+            stories |= read_state_store.known(connection, changes.unread)
+            marks = [
+                Event(kind, now, article_id=a, story_id=stories.get(a))
+                for kind, ids in ((Kind.OPEN, changes.read), (Kind.UNREAD, changes.unread))
+                for a in ids
             ]
-            event_store.append(connection, who.id, opens)
+            event_store.append(connection, who.id, marks)
         return len(changes)
 
     def star(
@@ -1427,7 +1431,8 @@ def _saved_searches(connection: Any, who: Reader) -> list[SavedSearch]:
 
 
 def _sync_read_state(connection: Any, reader_id: int, event: Event) -> None:
-    """What the web app does is what an RSS app sees: opening an article reads it, saving
+    """What the web app does is what an RSS app sees: opening an article reads it (and
+    "unread" unreads it), saving
     stars it (the story's lead article when only a story is given), unsaving unstars the
     story's starred articles."""
     from tidings.rank.signals import Kind
@@ -1435,6 +1440,8 @@ def _sync_read_state(connection: Any, reader_id: int, event: Event) -> None:
     now = event.created
     if event.kind is Kind.OPEN and event.article_id is not None:
         read_state_store.mark(connection, reader_id, [event.article_id], read=True, now=now)
+    elif event.kind is Kind.UNREAD and event.article_id is not None:
+        read_state_store.mark(connection, reader_id, [event.article_id], read=False, now=now)
     elif event.kind is Kind.SAVE and event.article_id is not None:
         read_state_store.mark(connection, reader_id, [event.article_id], starred=True, now=now)
     elif event.kind is Kind.UNSAVE:

@@ -66,6 +66,8 @@ def apply(state: ReaderState, e: Event) -> None:
             chosen.pop(e.story_id, None)
         if kind is Kind.SAVE and e.article_id is not None:
             _interest(state, e.article_id, INTEREST[Kind.SAVE], e.created)
+    elif kind is Kind.UNREAD and e.story_id is not None:
+        state.read_stories.pop(e.story_id, None)  # back in the feed; what was read still counts
     elif kind is Kind.FEWER_LIKE and e.article_id is not None:
         state.fewer_like[e.article_id] = e.created
     elif kind in (Kind.OPEN, Kind.SHARE, Kind.DWELL) and e.article_id is not None:

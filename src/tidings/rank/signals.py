@@ -11,6 +11,7 @@ class Kind(StrEnum):
     # implicit: the reader's behaviour
     IMPRESSION = "impression"  # a story was shown in their feed
     OPEN = "open"  # they opened an article
+    UNREAD = "unread"  # they marked it unread again (in an RSS app): its story comes back
     DWELL = "dwell"  # they spent ``value`` seconds on an article
     SHARE = "share"
     # explicit, about one story
@@ -29,8 +30,9 @@ class Kind(StrEnum):
 ABOUT_TARGET = frozenset({Kind.FOLLOW, Kind.UNFOLLOW, Kind.MUTE, Kind.UNMUTE})
 # Undo pairs: the later of the two wins.
 STATE_KINDS = frozenset({Kind.SAVE, Kind.UNSAVE, Kind.HIDE, Kind.UNHIDE} | set(ABOUT_TARGET))
-# What the profile is made of (besides the state kinds above).
-READING_KINDS = frozenset({Kind.OPEN, Kind.DWELL, Kind.SHARE, Kind.FEWER_LIKE})
+# What the profile is made of (besides the state kinds above), and "unread", read with the
+# opens it undoes (the same newest window of them).
+READING_KINDS = frozenset({Kind.OPEN, Kind.UNREAD, Kind.DWELL, Kind.SHARE, Kind.FEWER_LIKE})
 # How much an interaction says "more like this" (dwell adds up to DWELL_CAP on top).
 INTEREST = {Kind.OPEN: 1.0, Kind.SAVE: 2.0, Kind.SHARE: 2.0}
 DWELL_SECONDS_FOR_ONE = 60.0  # a minute's reading counts as much as one more open

@@ -222,7 +222,8 @@ MAX_DWELL = 7 * 86400  # a week on one article is already more than anyone spend
 
 class EventIn(BaseModel):
     kind: str = Field(
-        max_length=40, description="open, dwell, share, save, unsave, hide, unhide, fewer_like"
+        max_length=40,
+        description="open, unread, dwell, share, save, unsave, hide, unhide, fewer_like",
     )
     article_id: int | None = Field(default=None, ge=1, le=MAX_INT64)
     story_id: int | None = Field(default=None, ge=1, le=MAX_INT64)
