@@ -6,9 +6,10 @@ It reads the reader's events, then hands plain data to the pure parts —
 hold its own concerns: the shared candidate pool (:mod:`~tidings.rank.pool`) and keeping it
 and the scorer up to date (:mod:`~tidings.rank.pool_keeper`), the stories about what the
 reader follows (:mod:`~tidings.rank.followed`), one reader's kept ranking
-(:mod:`~tidings.rank.ranking`), what is kept out (:mod:`~tidings.rank.filtering`), each
-story's lead and its reason's particulars (:mod:`~tidings.rank.leads`) and the page it
-answers (:mod:`~tidings.rank.page`).
+(:mod:`~tidings.rank.ranking`), what is kept in memory between requests — rankings, what
+each reader was shown, the articles read and shown (:mod:`~tidings.rank.reader_memory`) —
+what is kept out (:mod:`~tidings.rank.filtering`), each story's lead and its reason's
+particulars (:mod:`~tidings.rank.leads`) and the page it answers (:mod:`~tidings.rank.page`).
 
 Candidates are the newest :data:`POOL_STORIES` stories plus the newest stories about every
 topic the reader follows, and those matching every search they follow (a follow of
@@ -17,13 +18,12 @@ The pool (stories, embeddings, popularity, and the per-story columns the feature
 shared by all readers and rebuilt every :data:`~tidings.rank.pool.POOL_SECONDS`, or at once
 after an ingest.
 
-A reader's ranking (its best :data:`KEPT_ROWS` candidates with their features) is kept for
-:data:`RANKED_READERS` readers, at most :data:`RANKED_MB`, under a key of their last action
-(any event but an impression), the pool and the scorer. The first page again reads only
-what the feed showed since, and those stories sink (only the ``seen`` column is
-recomputed). Any action, ingest, understand or training changes the key, so its effect
-shows in the very next feed. At most :data:`RANKING_SLOTS` feeds are ranked afresh at once
-per process.
+A reader's ranking (its best :data:`KEPT_ROWS` candidates with their features) is kept
+(:mod:`~tidings.rank.reader_memory`) under a key of their last action (any event but an
+impression), the pool and the scorer. The first page again reads only what the feed showed
+since, and those stories sink (only the ``seen`` column is recomputed). Any action, ingest,
+understand or training changes the key, so its effect shows in the very next feed. At most
+:data:`RANKING_SLOTS` feeds are ranked afresh at once per process.
 
 A first page keeps the order it was ranked into (:data:`SNAPSHOT_DEPTH` stories) as a
 snapshot in the database, and its cursor names a place in it (:mod:`~tidings.rank.cursor`):
@@ -34,9 +34,8 @@ is skipped while articles arrive; those hidden, muted or read since are passed o
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -54,18 +53,10 @@ from tidings.rank.followed import Followed, StoryMatcher
 from tidings.rank.page import Encoded, FeedItem, FeedPage, Filtered
 from tidings.rank.pool import FOLLOWED_STORIES, POOL_STORIES, POPULARITY_WINDOW, Pool
 from tidings.rank.pool_keeper import PoolKeeper
-from tidings.rank.ranking import (
-    DIVERSITY_POOL,
-    KEPT_ROWS,
-    Ranked,
-    same,
-    seen_arrays,
-)
+from tidings.rank.ranking import DIVERSITY_POOL, KEPT_ROWS, Ranked, same
+from tidings.rank.reader_memory import ReaderMemory
 from tidings.rank.scorer import Scorer
 from tidings.rank.signals import Kind
-from tidings.store import articles as article_store
-from tidings.store import candidates as candidate_store
-from tidings.store import events as event_store
 from tidings.store import snapshots as snapshot_store
 from tidings.store.candidates import PoolStory
 from tidings.store.impression_log import ImpressionLog
@@ -82,35 +73,17 @@ __all__ = [
     "Filtered",
 ]
 
-READ_CACHE = 50_000  # articles kept in memory for building profiles
-ARTICLE_CACHE = 10_000  # whole articles kept in memory for showing feed items (~3 KB each)
 MAX_LIMIT = 200
 READ_SIMILARITY = 0.25  # cosine to an article read, for "Because you read …" to name it
-# Rankings kept per process, least recently used dropped first: ~65 KB a reader (the
-# features of its KEPT_ROWS best candidates are most of it).
-RANKED_READERS = 2_000
-RANKED_MB = 96.0
 # Feeds ranked at once per process; more wait. Ranking is CPU-bound Python and NumPy: on a
 # few cores more at once only interleave (each takes longer) and hold more matrices.
 RANKING_SLOTS = 4
 # Stories a first page's snapshot holds (a later page past them extends it by as many).
 SNAPSHOT_DEPTH = 200
-# What a reader was shown before this visit, kept per reader this long (and until their next
-# action): it only grows as earlier impressions age past the visit, so a minute late is
-# nothing a reader notices, and a returning reader costs no store read for it.
-SEEN_SECONDS = 60.0
-SEEN_READERS = 20_000
 
 _ACTIONS = tuple(str(k) for k in Kind if k is not Kind.IMPRESSION)
 _IMPRESSION = str(Kind.IMPRESSION)
 _FOLLOWED = FEATURES.index("followed")
-
-
-def _seen_before_this_visit(connection: Any, reader_id: int) -> dict[int, int]:
-    now = _now()
-    return event_store.seen(
-        connection, reader_id, now - profile.SEEN_WINDOW, until=now - profile.VISIT
-    )
 
 
 def _now() -> datetime:
@@ -163,20 +136,14 @@ class FeedBuilder:
         self.engine = engine
         self._lock = threading.Lock()
         self.followed = Followed(engine, searcher)
+        # rankings, what was shown, articles read and shown: guarded by the same lock
+        self.memory = ReaderMemory(engine, self._lock, current=lambda: self.pools.current)
         self.pools = PoolKeeper(
-            engine, self._lock, replaced=self._ranked_pool_changed, warm=self._warm
+            engine, self._lock, replaced=self.memory.pool_changed, warm=self._warm
         )
-        # Articles readers acted on (their history), by id: read once, shared by every
-        # reader; emptied with the pool on ingest. Bounded so a long-running server stays small.
-        self._read: OrderedDict[int, Any] = OrderedDict()
-        self._articles: OrderedDict[int, Article] = OrderedDict()  # leads shown in feeds
-        self._ranked: OrderedDict[int, Ranked] = OrderedDict()  # reader id → ranked list
-        self._ranked_bytes = 0
         self._slots = threading.BoundedSemaphore(RANKING_SLOTS)
         self._writing = threading.Lock()  # one writer at a time per process (SQLite)
         self.impressions = ImpressionLog(engine, writing=self._writing)
-        # reader id → (when read, action mark, seen arrays): see SEEN_SECONDS
-        self._seen: OrderedDict[int, tuple[float, tuple[int, int], Any]] = OrderedDict()
         # How feeds were made: ranked (afresh), reranked (for what was shown since), reused
         # (as kept), refilled (ranked afresh: the kept rows could not serve the page)
         self.stats: Counter[str] = Counter()
@@ -187,12 +154,7 @@ class FeedBuilder:
         are kept while the pool's stories are unchanged (an ingest of articles not yet
         understood changes none); their pages are made again, as articles may have."""
         self.pools.invalidate()
-        with self._lock:
-            self._read.clear()
-            self._articles.clear()
-            self._seen.clear()
-            for ranked in self._ranked.values():
-                ranked.pages = {}
+        self.memory.forget()
 
     def close(self) -> None:
         """Write the impressions still queued, and let a pool rebuild under way finish."""
@@ -229,58 +191,12 @@ class FeedBuilder:
         """Load the most followed topics' (and searches') stories, and the pool's lead
         articles, off the request path."""
         self.followed.warm(pool)
-        self._leads([s.lead_article_id for s in pool.stories])
-
-    def _ranked_pool_changed(self, pool: Pool) -> None:
-        """Drop the rankings made against other stories than ``pool``'s (holding the lock)."""
-        if any(r.pool.version != pool.version for r in self._ranked.values()):
-            self._ranked.clear()
-            self._ranked_bytes = 0
+        self.memory.leads([s.lead_article_id for s in pool.stories])
 
     # -- one reader -------------------------------------------------------------------------
 
     def state(self, reader: Reader) -> tuple[profile.ReaderState, dict[int, Any]]:
-        return self._state(reader, None)
-
-    def _state(
-        self, reader: Reader, seen: dict[int, int] | None
-    ) -> tuple[profile.ReaderState, dict[int, Any]]:
-        with self.engine.connect() as connection:
-            log = event_store.for_reader(connection, reader.id)
-            state = profile.fold(log)
-            if seen is None:
-                seen = _seen_before_this_visit(connection, reader.id)
-            state.seen.update(seen)
-            wanted = [*profile.history_ids(state), *state.fewer_like]
-            read = self._read_articles(connection, wanted)
-        return state, read
-
-    def _leads(self, ids: list[int]) -> dict[int, Article]:
-        with self._lock:
-            found = _hits(self._articles, ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            with self.engine.connect() as connection:
-                loaded = article_store.get_many(connection, missing)
-            found.update(loaded)
-            with self._lock:
-                self._articles.update(loaded)
-                while len(self._articles) > ARTICLE_CACHE:
-                    self._articles.popitem(last=False)
-        return found
-
-    def _read_articles(self, connection: Any, ids: list[int]) -> dict[int, Any]:
-        with self._lock:
-            found = _hits(self._read, ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            loaded = candidate_store.read_articles(connection, missing)
-            found.update(loaded)
-            with self._lock:
-                self._read.update(loaded)
-                while len(self._read) > READ_CACHE:
-                    self._read.popitem(last=False)
-        return found
+        return self.memory.state(reader, None)
 
     def _profile(self, state: profile.ReaderState, read: dict[int, Any]) -> Profile:
         return profile.of_read(state, read, now=_now())
@@ -309,7 +225,7 @@ class FeedBuilder:
         with self.engine.connect() as connection:
             # the mark is read before the state is: never newer than it
             reader, mark = _reader_and_mark(connection, reader)
-            shown = self._seen_arrays(connection, reader.id, mark)
+            shown = self.memory.seen_arrays(connection, reader.id, mark)
             snapshot = (
                 snapshot_store.get(connection, reader.id, place.snapshot, now=_now())
                 if place is not None
@@ -345,11 +261,11 @@ class FeedBuilder:
         pool, version, scorer = settled
         with self.engine.connect() as connection:
             reader, mark = _reader_and_mark(connection, reader)
-            ranked = self._kept(reader.id, (mark, pool.version, version))
+            ranked = self.memory.kept(reader.id, (mark, pool.version, version))
             if ranked is None:
                 return None
             # what they were shown before: kept, or read again once a minute (a second read)
-            shown = self._seen_arrays(connection, reader.id, mark)
+            shown = self.memory.seen_arrays(connection, reader.id, mark)
         with ranked.lock:
             encoded = ranked.pages.get(limit) if ranked.seen is shown else None
         if encoded is None:
@@ -394,34 +310,6 @@ class FeedBuilder:
             now=now,
         )
 
-    def _seen_arrays(
-        self, connection: Connection, reader_id: int, mark: tuple[int, int]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """What the reader was shown before this visit, as (story ids, times): kept for
-        :data:`SEEN_SECONDS` and until their next action (same arrays: same ranking key)."""
-        with self._lock:
-            kept = self._seen.get(reader_id)
-        if kept is not None and kept[1] == mark and time.monotonic() - kept[0] < SEEN_SECONDS:
-            return kept[2]
-        shown = seen_arrays(_seen_before_this_visit(connection, reader_id))
-        if kept is not None and same(kept[2], shown):
-            shown = kept[2]  # the very arrays: a kept ranking compares them by identity first
-        with self._lock:
-            self._seen[reader_id] = (time.monotonic(), mark, shown)
-            self._seen.move_to_end(reader_id)
-            while len(self._seen) > SEEN_READERS:
-                self._seen.popitem(last=False)
-        return shown
-
-    def _kept(self, reader_id: int, key: tuple[Any, ...]) -> Ranked | None:
-        """The reader's kept ranking, if it was ranked under ``key``."""
-        with self._lock:
-            ranked = self._ranked.get(reader_id)
-            if ranked is None or ranked.key != key:
-                return None
-            self._ranked.move_to_end(reader_id)
-            return ranked
-
     def _count(self, how: str) -> None:
         with self._lock:
             self.stats[how] += 1
@@ -440,7 +328,7 @@ class FeedBuilder:
         read (once per order: showing the same first page again writes nothing, and makes
         nothing again)."""
         depth = max(SNAPSHOT_DEPTH, limit)
-        ranked = self._kept(reader.id, key)
+        ranked = self.memory.kept(reader.id, key)
         if ranked is not None:
             with ranked.lock:
                 fresh = not same(ranked.seen, shown)
@@ -456,7 +344,7 @@ class FeedBuilder:
         if ranked is None:
             with self._slots:
                 ranked = self._rank(reader, pool, scorer, key, shown, depth)
-            self._keep(reader.id, ranked)
+            self.memory.keep(reader.id, ranked)
             self._count("ranked")
         with ranked.lock:
             order = list(ranked.order_to(depth))
@@ -488,13 +376,13 @@ class FeedBuilder:
         or read since (and any regrouped away); past its end, the snapshot is extended with
         the reader's best stories it does not hold yet, so paging goes on without a repeat."""
         wanted = snapshot[place.position :]
-        ranked = self._kept(reader.id, key)
+        ranked = self.memory.kept(reader.id, key)
         if ranked is None or not _covers(ranked, wanted):
             with self._slots:
                 ranked = self._rank(reader, pool, scorer, key, shown, KEPT_ROWS, include=wanted)
             known = set(ranked.ids.tolist()) | {f.story_id for f in ranked.filtered}
             ranked.gone = frozenset(wanted) - known  # regrouped or deleted since
-            self._keep(reader.id, ranked)
+            self.memory.keep(reader.id, ranked)
             self._count("refilled")
         else:
             self._count("reused")
@@ -521,23 +409,6 @@ class FeedBuilder:
         next_cursor = str(cursors.Place(place.snapshot, position)) if more else None
         return ranked, items, next_cursor
 
-    def _keep(self, reader_id: int, ranked: Ranked) -> None:
-        with self._lock:
-            old = self._ranked.pop(reader_id, None)
-            if old is not None:
-                self._ranked_bytes -= old.counted
-            pool = self.pools.current
-            if pool is None or ranked.pool.version != pool.version:
-                return  # the pool changed meanwhile: keep nothing
-            ranked.counted = ranked.nbytes
-            self._ranked[reader_id] = ranked
-            self._ranked_bytes += ranked.counted
-            while self._ranked and (
-                len(self._ranked) > RANKED_READERS or self._ranked_bytes > RANKED_MB * 2**20
-            ):
-                _, dropped = self._ranked.popitem(last=False)
-                self._ranked_bytes -= dropped.counted
-
     def _rank(
         self,
         reader: Reader,
@@ -553,7 +424,7 @@ class FeedBuilder:
         the best rows: :data:`KEPT_ROWS`, or more to serve ``depth`` items, and the stories
         of ``include`` (a snapshot being paged through) wherever they rank."""
         seen = dict(zip(shown[0].tolist(), shown[1].tolist(), strict=True))
-        state, read = self._state(reader, seen)
+        state, read = self.memory.state(reader, seen)
         reader_profile = self._profile(state, read)
 
         stories, columns = self.followed.candidates(pool, state, include)
@@ -644,7 +515,7 @@ class FeedBuilder:
         reader_profile = ranked.profile
         chosen = [ranked.stories[i] for i in order]
         lead_ids = [leads.lead(s, reader_profile) for s in chosen]
-        found = self._leads(lead_ids)
+        found = self.memory.leads(lead_ids)
         # What sets each item apart on this page: contributions every item shares (the
         # click-through prior, say) are no reason to show any one of them.
         contributions = ranked.scorer.contributions(ranked.matrix[order])
@@ -690,18 +561,6 @@ class FeedBuilder:
         stories, columns = self.followed.candidates(pool, state)
         out = kept_out(stories, state, columns, pool).values()
         return sorted(out, key=lambda f: f.since or pool.clock, reverse=True)
-
-
-def _hits(cache: OrderedDict[int, Any], ids: list[int]) -> dict[int, Any]:
-    """What ``cache`` holds of ``ids``, each marked as just used (least recently used go
-    first: the stories readers are shown now stay, whatever was loaded first)."""
-    found = {}
-    for i in ids:
-        value = cache.get(i)
-        if value is not None:
-            cache.move_to_end(i)
-            found[i] = value
-    return found
 
 
 def _covers(ranked: Ranked, stories: Sequence[int]) -> bool:
