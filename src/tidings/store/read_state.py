@@ -229,8 +229,15 @@ def mark_all_read(
     return cut
 
 
-def _subscribed(reader_id: int) -> Select[Any]:
-    return select(subscriptions.c.source_id).where(subscriptions.c.reader_id == reader_id)
+def subscribed_ids(connection: Connection, reader_id: int) -> list[int]:
+    """The reader's source ids, read first and given to the article queries as a list (at
+    most a reader's cap of them): as a subquery, PostgreSQL misjudged how many articles the
+    read-state joins keep and joined every article to every subscription (0.5 s for 100k
+    unread articles instead of 0.1 s)."""
+    rows = connection.execute(
+        select(subscriptions.c.source_id).where(subscriptions.c.reader_id == reader_id)
+    )
+    return [row.source_id for row in rows]
 
 
 def unread_ids(
@@ -248,7 +255,7 @@ def unread_ids(
     j = _joined(reader_id, articles.c.id)
     query = j.query.where(not_(j.read))
     if source_ids is None:
-        query = query.where(articles.c.source_id.in_(_subscribed(reader_id)))
+        query = query.where(articles.c.source_id.in_(subscribed_ids(connection, reader_id)))
     else:
         query = query.where(articles.c.source_id.in_([int(i) for i in source_ids]))
     if newer_than is not None:
@@ -308,9 +315,10 @@ def starred_in_story(connection: Connection, reader_id: int, story_id: int) -> l
 
 def unread_counts(connection: Connection, reader_id: int) -> dict[int, int]:
     """Unread articles per source of the reader's own (0 for those with none)."""
-    counts = {row.source_id: 0 for row in connection.execute(_subscribed(reader_id))}
+    listed = subscribed_ids(connection, reader_id)
+    counts = dict.fromkeys(listed, 0)
     j = _joined(reader_id, articles.c.source_id, func.count().label("n"))
-    query = j.query.where(not_(j.read), articles.c.source_id.in_(_subscribed(reader_id))).group_by(
+    query = j.query.where(not_(j.read), articles.c.source_id.in_(listed)).group_by(
         articles.c.source_id
     )
     for row in connection.execute(query):

@@ -100,8 +100,8 @@ def refs(
     j = read_state._joined(reader_id, articles.c.id, articles.c.fetched_at)
     query = j.query
     if stream.source_ids is None:
-        subscribed = select(subscriptions.c.source_id).where(subscriptions.c.reader_id == reader_id)
-        query = query.where(articles.c.source_id.in_(subscribed))
+        listed = read_state.subscribed_ids(connection, reader_id)
+        query = query.where(articles.c.source_id.in_(listed))
     else:
         query = query.where(articles.c.source_id.in_([int(i) for i in stream.source_ids]))
     if stream.starred is not None:
