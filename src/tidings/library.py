@@ -1073,6 +1073,13 @@ class Tidings:
             who = self._who(reader, connection)
             return stream_store.refs(connection, who.id, stream, limit=limit, after=after)
 
+    def visible_ids(self, reader: str | int | Reader, article_ids: Iterable[int]) -> list[int]:
+        """Those of ``article_ids`` the reader may see (as :meth:`stream_items` keeps them),
+        without loading the articles: what marking them needs."""
+        with self.engine.connect() as connection:
+            who = self._who(reader, connection)
+            return stream_store.visible(connection, who.id, list(article_ids))
+
     def stream_items(self, reader: str | int | Reader, article_ids: Iterable[int]) -> list[Item]:
         """The articles of ``article_ids`` the reader may see (their subscriptions', and
         stories their feed showed them), with sources and states, in the order given."""

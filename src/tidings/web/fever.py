@@ -129,18 +129,18 @@ def _links(store: Tidings, reader: Reader, params: Mapping[str, str]) -> list[di
     start = (page_number - 1) * LINKS_PAGE
     shown = replace(page, items=page.items[start : start + LINKS_PAGE], encoded=None)
     store.record_shown(shown, now=True)
-    states = store.article_states(reader, [i.article.id for i in shown.items])
-    sources = store.stream_items(reader, [i.article.id for i in shown.items])
-    feed_of = {i.article.id: i.source.id for i in sources}
+    found = {
+        i.article.id: i for i in store.stream_items(reader, [i.article.id for i in shown.items])
+    }
     return [
         {
             "id": item.story_id,
-            "feed_id": feed_of.get(item.article.id, 0),
+            "feed_id": found[item.article.id].source.id if item.article.id in found else 0,
             "item_id": item.article.id,
             "temperature": round(max(item.score, 0.0) * 100, 1),
             "is_item": 1,
             "is_local": 1,
-            "is_saved": int(states[item.article.id].starred),
+            "is_saved": int(item.article.id in found and found[item.article.id].state.starred),
             "title": f"{item.headline} — {item.reason.text}",
             "url": safe_url(item.article.url) or safe_url(item.article.canonical_url) or "",
             "item_ids": str(item.article.id),

@@ -472,7 +472,7 @@ async def edit_tag(request: Request) -> Response:
     (folders hold feeds here, not items)."""
 
     def work(store: Tidings, reader: Reader, params: Params) -> str:
-        visible = [i.article.id for i in store.stream_items(reader, _item_ids(params))]
+        visible = store.visible_ids(reader, _item_ids(params))
         for name, adding in (("a", True), ("r", False)):
             for value in params.getlist(name)[:10]:
                 state = ids.state_name(value)
